@@ -1,0 +1,441 @@
+// The push parser shared by RequestParser and ResponseParser: the run loop,
+// the head scanner (limits enforced before anything is buffered), body
+// framing, pause/resume and upgrade hand-over.
+
+import { asciiFast, latin1Exact } from "./_abnf.ts";
+import { CHUNK_LAST, ChunkedDecoder } from "./_chunked.ts";
+import { type FieldOptions, NEEDS_EXACT_DECODE, parseFields } from "./_fields.ts";
+import { HttpParseError } from "./errors.ts";
+import type {
+  ParserHandler,
+  ParserOptions,
+  ParserState,
+  RequestHead,
+  ResponseHead,
+} from "./types.ts";
+
+const CR = 0x0d;
+const LF = 0x0a;
+const EMPTY = new Uint8Array(0);
+
+const S_HEAD = 0;
+const S_LENGTH = 1;
+const S_CHUNKED = 2;
+const S_TRAILERS = 3;
+const S_CLOSE = 4;
+const S_DONE = 5;
+const S_UPGRADED = 6;
+const S_FINISHED = 7;
+const S_FAILED = 8;
+
+/**
+ * Base of the two parsers. Subclasses turn a head's text into a head object
+ * (`parseHead`); everything about bytes, framing and state lives here.
+ */
+export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
+  readonly #handler: ParserHandler<Head>;
+  readonly #maxLine: number;
+  readonly #maxField: number;
+  readonly #maxFields: number;
+  /** Lenient switches, read by subclasses when they parse fields. */
+  protected readonly fieldOptions: FieldOptions;
+  readonly #chunked: ChunkedDecoder;
+  readonly #emit: (chunk: Uint8Array) => boolean;
+
+  #state = S_HEAD;
+  #paused = false;
+  #held: Uint8Array | null = null;
+  #eofPending = false;
+  #error: unknown = null;
+
+  // Head scanning. Offsets are absolute in the buffer being scanned: the fed
+  // chunk, or #buf once a head spans chunks.
+  #buf: Uint8Array = EMPTY;
+  #bufLen = 0;
+  #hs = 0;
+  #ls = 0;
+  #sf = 0;
+  #lines = 0;
+  #skipped = 0;
+
+  #remaining = 0;
+  #trailers: string[] | null = null;
+  #keepAlive = true;
+  #upgrade = false;
+  #interim = false;
+  #afterUpgrade = S_HEAD;
+
+  /**
+   * @param handler Receives heads, body chunks and message ends.
+   * @param options Limits and lenient switches.
+   */
+  constructor(handler: ParserHandler<Head>, options: ParserOptions = {}) {
+    this.#handler = handler;
+    this.#maxLine = options.maxRequestLineSize ?? 8190;
+    this.#maxField = options.maxHeaderSize ?? 8190;
+    this.#maxFields = options.maxHeaders ?? 128;
+    this.fieldOptions = {
+      obsFold: options.lenient?.obsFold === true,
+      duplicateContentLength: options.lenient?.duplicateContentLength === true,
+    };
+    this.#chunked = new ChunkedDecoder(options.maxChunkExtensionsSize ?? 16384);
+    this.#emit = (chunk) => {
+      handler.onBody(chunk);
+      return this.#paused;
+    };
+  }
+
+  /**
+   * Turns the text of a head (start line and field lines, each ending with
+   * CRLF) into a head object and its message facts. `exact` is false on the
+   * fast path, where a char ≥ 0x80 must throw {@linkcode NEEDS_EXACT_DECODE}.
+   */
+  protected abstract parseHead(text: string, exact: boolean): Head;
+
+  /** Whether the head is an interim (1xx, not 101) response, after which another head follows. */
+  protected abstract isInterim(head: Head): boolean;
+
+  /** Where the parser stands: between messages, inside one, handed over, or done. */
+  get state(): ParserState {
+    switch (this.#state) {
+      case S_HEAD:
+        return this.#bufLen > this.#hs ? "head" : "idle";
+      case S_UPGRADED:
+        return "upgraded";
+      case S_FINISHED:
+        return "finished";
+      case S_FAILED:
+        return "failed";
+      default:
+        return "body";
+    }
+  }
+
+  /** Whether {@linkcode pause} is in effect. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /**
+   * Parses `bytes`, calling the handler for every head, body slice and
+   * message end they complete. Throws {@linkcode HttpParseError} on a
+   * malformed message; the parser then stays failed. While paused or
+   * upgraded, the bytes are held for {@linkcode resume} / {@linkcode takeRemaining}.
+   */
+  feed(bytes: Uint8Array): void {
+    if (this.#state === S_FAILED) throw this.#error;
+    if (this.#paused || this.#state === S_UPGRADED) {
+      this.#hold(bytes, 0);
+      return;
+    }
+    if (this.#state === S_FINISHED) return;
+    this.#guarded(bytes);
+  }
+
+  /**
+   * Signals the end of input. Ends a read-until-close body; throws
+   * `SLUICE_ERR_HTTP_INCOMPLETE_MESSAGE` when a message was cut short.
+   */
+  finish(): void {
+    if (this.#state === S_FAILED) throw this.#error;
+    if (this.#paused) {
+      this.#eofPending = true;
+      return;
+    }
+    switch (this.#state) {
+      case S_HEAD:
+        if (this.#bufLen > this.#hs) break;
+        this.#state = S_FINISHED;
+        return;
+      case S_CLOSE:
+        this.#complete(null);
+        this.#state = S_FINISHED;
+        return;
+      case S_UPGRADED:
+      case S_FINISHED:
+        return;
+    }
+    this.#state = S_FAILED;
+    this.#error = new HttpParseError(
+      "SLUICE_ERR_HTTP_INCOMPLETE_MESSAGE",
+      "Cannot complete message: the input ended in the middle of it",
+    );
+    throw this.#error;
+  }
+
+  /**
+   * Stops parsing after the current callback; the unparsed rest is held until
+   * {@linkcode resume}. Called between feeds, it holds the next fed bytes.
+   */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /**
+   * Continues after {@linkcode pause}, parsing the held bytes now. After an
+   * upgrade, it declines the upgrade: the held bytes are parsed as HTTP.
+   */
+  resume(): void {
+    if (this.#state === S_UPGRADED) this.#state = this.#afterUpgrade;
+    else if (!this.#paused) return;
+    this.#paused = false;
+    const held = this.#held ?? EMPTY;
+    this.#held = null;
+    if (this.#state === S_FINISHED || this.#state === S_FAILED) return;
+    this.#guarded(held);
+    if (this.#eofPending && !this.#paused) {
+      this.#eofPending = false;
+      this.finish();
+    }
+  }
+
+  /** Returns and forgets the held bytes: after an upgrade, the first bytes of the new protocol. */
+  takeRemaining(): Uint8Array {
+    const held = this.#held ?? EMPTY;
+    this.#held = null;
+    return held;
+  }
+
+  #guarded(bytes: Uint8Array): void {
+    try {
+      this.#run(bytes, 0);
+    } catch (err) {
+      this.#state = S_FAILED;
+      this.#error = err;
+      throw err;
+    }
+  }
+
+  #hold(bytes: Uint8Array, pos: number): void {
+    if (pos >= bytes.length) return;
+    const rest = bytes.subarray(pos);
+    const held = this.#held;
+    if (held === null) {
+      this.#held = rest.slice();
+      return;
+    }
+    const joined = new Uint8Array(held.length + rest.length);
+    joined.set(held);
+    joined.set(rest, held.length);
+    this.#held = joined;
+  }
+
+  #run(bytes: Uint8Array, pos: number): void {
+    const len = bytes.length;
+    for (;;) {
+      if (this.#paused) {
+        this.#hold(bytes, pos);
+        return;
+      }
+      switch (this.#state) {
+        case S_DONE:
+          this.#complete(this.#trailers);
+          continue;
+        case S_UPGRADED:
+          this.#hold(bytes, pos);
+          return;
+        case S_FINISHED:
+          return;
+      }
+      if (pos >= len) return;
+      switch (this.#state) {
+        case S_HEAD:
+        case S_TRAILERS:
+          pos = this.#headStep(bytes, pos);
+          break;
+        case S_LENGTH: {
+          const n = Math.min(this.#remaining, len - pos);
+          this.#remaining -= n;
+          if (this.#remaining === 0) this.#state = S_DONE;
+          this.#handler.onBody(n === len ? bytes : bytes.subarray(pos, pos + n));
+          pos += n;
+          break;
+        }
+        case S_CHUNKED: {
+          const decoder = this.#chunked;
+          pos = decoder.decode(bytes, pos, this.#emit);
+          if (decoder.stop === CHUNK_LAST) this.#startHead(S_TRAILERS);
+          break;
+        }
+        case S_CLOSE:
+          this.#handler.onBody(pos === 0 ? bytes : bytes.subarray(pos));
+          pos = len;
+          break;
+      }
+    }
+  }
+
+  #startHead(state: number): void {
+    this.#state = state;
+    this.#bufLen = 0;
+    this.#hs = this.#ls = this.#sf = 0;
+    this.#lines = 0;
+    this.#skipped = 0;
+  }
+
+  /** Scans for the end of a head (or trailer section); parses it once complete. */
+  #headStep(bytes: Uint8Array, pos: number): number {
+    const len = bytes.length;
+    if (this.#bufLen === 0) {
+      this.#hs = this.#ls = this.#sf = pos;
+      const end = this.#scan(bytes, len);
+      if (end !== -1) {
+        this.#headDone(bytes, this.#hs, end);
+        return end;
+      }
+      // Incomplete: keep the partial head, offsets rebased to the buffer.
+      const hs = this.#hs;
+      this.#append(bytes, hs);
+      this.#ls -= hs;
+      this.#sf -= hs;
+      this.#hs = 0;
+      return len;
+    }
+    const before = this.#bufLen;
+    this.#append(bytes, pos);
+    const buf = this.#buf.subarray(0, this.#bufLen);
+    const end = this.#scan(buf, this.#bufLen);
+    if (end === -1) return len;
+    this.#bufLen = 0;
+    this.#headDone(buf, this.#hs, end);
+    return pos + (end - before);
+  }
+
+  #append(bytes: Uint8Array, from: number): void {
+    const n = bytes.length - from;
+    const need = this.#bufLen + n;
+    if (this.#buf.length < need) {
+      const grown = new Uint8Array(Math.max(need, this.#buf.length * 2, 1024));
+      grown.set(this.#buf.subarray(0, this.#bufLen));
+      this.#buf = grown;
+    }
+    this.#buf.set(from === 0 ? bytes : bytes.subarray(from), this.#bufLen);
+    this.#bufLen = need;
+  }
+
+  /**
+   * Finds the empty line that ends the head, checking each line's length and
+   * the number of lines as they arrive, so that nothing past a limit is kept.
+   * Returns the offset after that line, or -1 when more input is needed.
+   */
+  #scan(buf: Uint8Array, end: number): number {
+    const trailers = this.#state === S_TRAILERS;
+    let ls = this.#ls;
+    let i = this.#sf;
+    for (;;) {
+      const lf = buf.indexOf(LF, i);
+      if (lf === -1 || lf >= end) {
+        const partial = (buf[end - 1] === CR ? end - 1 : end) - ls;
+        this.#checkLine(partial);
+        this.#ls = ls;
+        this.#sf = end;
+        return -1;
+      }
+      const cr = lf > ls && buf[lf - 1] === CR;
+      const length = (cr ? lf - 1 : lf) - ls;
+      this.#checkLine(length);
+      if (!cr) {
+        throw new HttpParseError(
+          "SLUICE_ERR_HTTP_INVALID_LINE_ENDING",
+          `Cannot parse ${trailers ? "trailer section" : "head"}: bare LF where CRLF is required`,
+        );
+      }
+      if (length === 0) {
+        if (this.#lines > 0 || trailers) return lf + 1;
+        // Empty lines before a start line are ignored (RFC 9112 §2.2), within the line limit.
+        this.#skipped += 2;
+        if (this.#skipped > this.#maxLine) {
+          throw new HttpParseError(
+            "SLUICE_ERR_HTTP_REQUEST_LINE_TOO_LONG",
+            `Cannot parse head: more than ${this.#maxLine} bytes of empty lines before the start line`,
+          );
+        }
+        this.#hs = lf + 1;
+      } else if (++this.#lines > this.#maxFields + (trailers ? 0 : 1)) {
+        throw new HttpParseError(
+          "SLUICE_ERR_HTTP_TOO_MANY_HEADERS",
+          `Cannot accept ${
+            trailers ? "trailer section" : "head"
+          }: more than ${this.#maxFields} fields`,
+        );
+      }
+      ls = i = lf + 1;
+    }
+  }
+
+  #checkLine(length: number): void {
+    if (this.#lines === 0 && this.#state === S_HEAD) {
+      if (length > this.#maxLine) throw this.tooLongStartLine(this.#maxLine);
+    } else if (length > this.#maxField) {
+      throw new HttpParseError(
+        "SLUICE_ERR_HTTP_HEADER_TOO_LARGE",
+        `Cannot accept field line: longer than ${this.#maxField} bytes`,
+      );
+    }
+  }
+
+  /** The error for a start line over the limit (request line or status line). */
+  protected abstract tooLongStartLine(limit: number): HttpParseError;
+
+  /** Parses the complete head (or trailers) in `buf[start, end)` and moves on to the body. */
+  #headDone(buf: Uint8Array, start: number, end: number): void {
+    if (this.#state === S_TRAILERS) {
+      this.#trailers = end - start === 2 ? null : this.#parseTrailers(buf, start, end - 2);
+      this.#state = S_DONE;
+      return;
+    }
+    let head: Head;
+    try {
+      head = this.parseHead(asciiFast(buf, start, end - 2), false);
+    } catch (err) {
+      if (err !== NEEDS_EXACT_DECODE) throw err;
+      head = this.parseHead(latin1Exact(buf, start, end - 2), true);
+    }
+    this.#keepAlive = head.keepAlive;
+    this.#upgrade = head.upgrade;
+    this.#interim = this.isInterim(head);
+    this.#trailers = null;
+    switch (head.framing) {
+      case "length":
+        this.#remaining = head.contentLength;
+        this.#state = head.contentLength > 0 ? S_LENGTH : S_DONE;
+        break;
+      case "chunked":
+        this.#state = S_CHUNKED;
+        this.#chunked.reset();
+        break;
+      case "close":
+        this.#state = S_CLOSE;
+        break;
+      default:
+        this.#state = S_DONE;
+    }
+    this.#handler.onHead(head);
+  }
+
+  #parseTrailers(buf: Uint8Array, start: number, end: number): string[] {
+    const out: string[] = [];
+    try {
+      parseFields(asciiFast(buf, start, end), 0, out, null, this.fieldOptions, false);
+    } catch (err) {
+      if (err !== NEEDS_EXACT_DECODE) throw err;
+      out.length = 0;
+      parseFields(latin1Exact(buf, start, end), 0, out, null, this.fieldOptions, true);
+    }
+    return out;
+  }
+
+  #complete(trailers: string[] | null): void {
+    this.#startHead(S_HEAD);
+    this.#trailers = null;
+    if (this.#interim) {
+      // Another head follows for the same request.
+    } else if (this.#upgrade) {
+      this.#state = S_UPGRADED;
+      this.#afterUpgrade = this.#keepAlive ? S_HEAD : S_FINISHED;
+    } else if (!this.#keepAlive) {
+      this.#state = S_FINISHED;
+    }
+    this.#handler.onComplete(trailers);
+  }
+}

@@ -1,0 +1,187 @@
+// Request lines and status lines (RFC 9112 §3, §4), parsed from the head's
+// decoded string. Each function returns the index just past the line's CRLF.
+
+import { HOST, TARGET, TOKEN } from "./_abnf.ts";
+import { charError, NEEDS_EXACT_DECODE } from "./_fields.ts";
+import { HttpParseError } from "./errors.ts";
+
+const SP = 0x20;
+const CR = 0x0d;
+const LF = 0x0a;
+
+/** The parts of a request line; a reused scratch object (parsing never re-enters). */
+export const requestLine: { method: string; target: string; versionMinor: number } = {
+  method: "",
+  target: "",
+  versionMinor: 1,
+};
+
+/** The parts of a status line; a reused scratch object. */
+export const statusLine: { versionMinor: number; status: number; reason: string } = {
+  versionMinor: 1,
+  status: 0,
+  reason: "",
+};
+
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+
+/** Parses `HTTP/1.x` at `i`; returns the minor version (0 or 1). */
+function version(s: string, i: number, what: string): number {
+  if (
+    s.charCodeAt(i) === 0x48 && s.charCodeAt(i + 1) === 0x54 && s.charCodeAt(i + 2) === 0x54 &&
+    s.charCodeAt(i + 3) === 0x50 && s.charCodeAt(i + 4) === 0x2f
+  ) {
+    const major = s.charCodeAt(i + 5);
+    if (isDigit(major) && s.charCodeAt(i + 6) === 0x2e && isDigit(s.charCodeAt(i + 7))) {
+      if (major !== 0x31) {
+        throw new HttpParseError(
+          "SLUICE_ERR_HTTP_VERSION_NOT_SUPPORTED",
+          `Cannot parse ${what}: version "${s.slice(i, i + 8)}" is not HTTP/1.x`,
+        );
+      }
+      // HTTP/1.2..1.9 are answered as the highest minor we speak (RFC 9110 §2.5).
+      return s.charCodeAt(i + 7) === 0x30 ? 0 : 1;
+    }
+    if (
+      isDigit(major) && major !== 0x31 && !isDigit(s.charCodeAt(i + 6)) &&
+      s.charCodeAt(i + 6) !== 0x2e
+    ) {
+      throw new HttpParseError(
+        "SLUICE_ERR_HTTP_VERSION_NOT_SUPPORTED",
+        `Cannot parse ${what}: version "${s.slice(i, i + 6)}" is not HTTP/1.x`,
+      );
+    }
+  }
+  const end = s.indexOf("\r", i);
+  throw new HttpParseError(
+    "SLUICE_ERR_HTTP_INVALID_VERSION",
+    `Cannot parse ${what}: malformed HTTP version "${
+      s.slice(i, end === -1 ? i + 16 : Math.min(end, i + 16))
+    }"`,
+  );
+}
+
+/** Parses `method SP request-target SP HTTP-version CRLF` into {@linkcode requestLine}. */
+export function parseRequestLine(s: string): number {
+  let i = 0;
+  while (TOKEN[s.charCodeAt(i)] === 1) i++;
+  if (s.charCodeAt(i) !== SP || i === 0) {
+    throw charError(s, i, "SLUICE_ERR_HTTP_INVALID_METHOD", "request method");
+  }
+  const method = s.slice(0, i);
+  const ts = ++i;
+  while (TARGET[s.charCodeAt(i)] === 1) i++;
+  const c = s.charCodeAt(i);
+  if (c !== SP || i === ts) {
+    if (c === CR && s.charCodeAt(i + 1) === LF && i > ts) {
+      throw new HttpParseError(
+        "SLUICE_ERR_HTTP_INVALID_VERSION",
+        "Cannot parse request line: missing HTTP version",
+      );
+    }
+    throw charError(s, i, "SLUICE_ERR_HTTP_INVALID_TARGET", "request target");
+  }
+  const target = s.slice(ts, i);
+  const minor = version(s, i + 1, "request line");
+  i += 9;
+  if (s.charCodeAt(i) !== CR || s.charCodeAt(i + 1) !== LF) {
+    throw charError(s, i, "SLUICE_ERR_HTTP_INVALID_VERSION", "request line after the version");
+  }
+  checkTargetForm(method, target);
+  requestLine.method = method;
+  requestLine.target = target;
+  requestLine.versionMinor = minor;
+  return i + 2;
+}
+
+/** RFC 9112 §3.2: the four forms, each allowed only where it belongs. */
+function checkTargetForm(method: string, target: string): void {
+  const first = target.charCodeAt(0);
+  if (method === "CONNECT") {
+    if (!isAuthority(target)) {
+      throw new HttpParseError(
+        "SLUICE_ERR_HTTP_INVALID_TARGET",
+        `Cannot accept CONNECT target "${target}": not authority-form (host:port)`,
+      );
+    }
+    return;
+  }
+  if (first === 0x2f) return; // origin-form
+  if (first === 0x2a && target.length === 1) {
+    if (method === "OPTIONS") return;
+    throw new HttpParseError(
+      "SLUICE_ERR_HTTP_INVALID_TARGET",
+      `Cannot accept target "*" with method ${method}`,
+    );
+  }
+  if (!isAbsolute(target)) {
+    throw new HttpParseError(
+      "SLUICE_ERR_HTTP_INVALID_TARGET",
+      `Cannot accept target "${target.slice(0, 64)}": neither origin-form nor absolute-form`,
+    );
+  }
+}
+
+/** scheme ":" hier-part: a scheme (ALPHA *(ALPHA / DIGIT / "+" / "-" / ".")) then "://". */
+function isAbsolute(target: string): boolean {
+  const colon = target.indexOf(":");
+  if (colon < 1 || target.charCodeAt(colon + 1) !== 0x2f || target.charCodeAt(colon + 2) !== 0x2f) {
+    return false;
+  }
+  for (let i = 0; i < colon; i++) {
+    const c = target.charCodeAt(i) | 0x20;
+    const alpha = c >= 0x61 && c <= 0x7a;
+    if (!alpha && (i === 0 || !(isDigit(c) || c === 0x2b || c === 0x2d || c === 0x2e))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** authority-form = uri-host ":" port (userinfo is not allowed). */
+function isAuthority(target: string): boolean {
+  const colon = target.lastIndexOf(":");
+  if (colon < 1 || colon === target.length - 1) return false;
+  for (let i = colon + 1; i < target.length; i++) if (!isDigit(target.charCodeAt(i))) return false;
+  return isHost(target, 0, colon);
+}
+
+/** Whether `s[start, end)` is a plausible uri-host [":" port] (RFC 3986 characters only). */
+export function isHost(s: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (HOST[s.charCodeAt(i)] !== 1) return false;
+  return true;
+}
+
+/** Parses `HTTP-version SP 3DIGIT SP [reason-phrase] CRLF` into {@linkcode statusLine}. */
+export function parseStatusLine(s: string, exact: boolean): number {
+  const minor = version(s, 0, "status line");
+  const a = s.charCodeAt(9), b = s.charCodeAt(10), d = s.charCodeAt(11);
+  if (s.charCodeAt(8) !== SP || !isDigit(a) || !isDigit(b) || !isDigit(d) || a === 0x30) {
+    throw charError(s, 8, "SLUICE_ERR_HTTP_INVALID_STATUS_LINE", "status line (status code)");
+  }
+  const status = (a - 0x30) * 100 + (b - 0x30) * 10 + (d - 0x30);
+  let i = 12;
+  let c = s.charCodeAt(i);
+  let reason = "";
+  if (c === SP) {
+    const rs = ++i;
+    // reason-phrase = 1*( HTAB / SP / VCHAR / obs-text )
+    for (;;) {
+      c = s.charCodeAt(i);
+      if (c === CR && s.charCodeAt(i + 1) === LF) break;
+      if (c === 0x09 || (c >= 0x20 && c !== 0x7f && (c < 0x80 || exact) && c <= 0xff)) {
+        i++;
+        continue;
+      }
+      if (c >= 0x80 && !exact) throw NEEDS_EXACT_DECODE;
+      throw charError(s, i, "SLUICE_ERR_HTTP_INVALID_STATUS_LINE", "reason phrase");
+    }
+    reason = s.slice(rs, i);
+  } else if (c !== CR || s.charCodeAt(i + 1) !== LF) {
+    throw charError(s, i, "SLUICE_ERR_HTTP_INVALID_STATUS_LINE", "status line");
+  }
+  statusLine.versionMinor = minor;
+  statusLine.status = status;
+  statusLine.reason = reason;
+  return i + 2;
+}

@@ -1,0 +1,111 @@
+/**
+ * The client side's push parser: bytes in, response heads and bodies out.
+ *
+ * @module
+ */
+
+import { checkTransferEncoding, FieldFacts, parseFields } from "./_fields.ts";
+import { Http1Parser } from "./_parser_core.ts";
+import { parseStatusLine, statusLine } from "./_start_line.ts";
+import { HttpParseError } from "./errors.ts";
+import type { BodyFraming, ParserHandler, ParserOptions, ResponseHead } from "./types.ts";
+
+const facts = new FieldFacts();
+
+/**
+ * An incremental, sans-I/O HTTP/1.1 response parser (RFC 9112), strict by
+ * default. Tell it the method of each request with {@linkcode expect} (a
+ * response to `HEAD` has no body; a 2xx to `CONNECT` opens a tunnel); 1xx
+ * heads arrive before the final one; `101` and tunnels stop the parser and
+ * hold the unread bytes; a body without length ends at {@linkcode finish}.
+ *
+ * @example Parse a chunked response
+ * ```ts
+ * import { ResponseParser, type ResponseHead } from "@sluice/http/http1";
+ * import assert from "node:assert/strict";
+ *
+ * let head: ResponseHead | undefined;
+ * let body = "";
+ * let trailers: string[] | null = null;
+ * const parser = new ResponseParser({
+ *   onHead: (h) => (head = h),
+ *   onBody: (chunk) => (body += new TextDecoder().decode(chunk)),
+ *   onComplete: (t) => (trailers = t),
+ * });
+ * parser.expect("GET");
+ * parser.feed(new TextEncoder().encode(
+ *   "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-Sum: 1\r\n\r\n",
+ * ));
+ * assert.equal(head?.status, 200);
+ * assert.equal(body, "hello");
+ * assert.deepEqual(trailers, ["X-Sum", "1"]);
+ * ```
+ */
+export class ResponseParser extends Http1Parser<ResponseHead> {
+  readonly #methods: string[] = [];
+
+  /**
+   * @param handler Receives each response head, body slice and message end.
+   * @param options Limits and lenient switches (all off).
+   */
+  constructor(handler: ParserHandler<ResponseHead>, options?: ParserOptions) {
+    super(handler, options);
+  }
+
+  /**
+   * Queues the method of a request whose response comes next (in order).
+   * Responses with nothing queued are read as answers to `GET`.
+   *
+   * @param method The request method, e.g. `"HEAD"`.
+   */
+  expect(method: string): void {
+    this.#methods.push(method);
+  }
+
+  protected parseHead(text: string, exact: boolean): ResponseHead {
+    const pos = parseStatusLine(text, exact);
+    const { versionMinor, status, reason } = statusLine;
+    const headers: string[] = [];
+    facts.reset();
+    parseFields(text, pos, headers, facts, this.fieldOptions, exact);
+    if (facts.transferEncoding !== null && facts.contentLength !== -1) {
+      throw new HttpParseError(
+        "SLUICE_ERR_HTTP_CONTENT_LENGTH_WITH_TRANSFER_ENCODING",
+        "Cannot accept response: both Content-Length and Transfer-Encoding",
+      );
+    }
+    const interim = status < 200 && status !== 101;
+    const method = interim ? this.#methods[0] : this.#methods.shift();
+    const tunnel = method === "CONNECT" && status >= 200 && status < 300;
+    const upgrade = status === 101 || tunnel;
+    let keepAlive = versionMinor >= 1
+      ? !facts.connectionClose
+      : facts.connectionKeepAlive && !facts.connectionClose;
+    let framing: BodyFraming = "none";
+    let contentLength = -1;
+    if (status < 200 || status === 204 || status === 304 || method === "HEAD" || tunnel) {
+      // No content, whatever the framing fields say (RFC 9112 §6.3 items 1–2).
+    } else if (facts.transferEncoding !== null) {
+      checkTransferEncoding(facts.transferEncoding, false);
+      framing = "chunked";
+    } else if (facts.contentLength !== -1) {
+      framing = "length";
+      contentLength = facts.contentLength;
+    } else {
+      framing = "close";
+      keepAlive = false;
+    }
+    return { versionMinor, status, reason, headers, keepAlive, upgrade, framing, contentLength };
+  }
+
+  protected isInterim(head: ResponseHead): boolean {
+    return head.status < 200 && head.status !== 101;
+  }
+
+  protected tooLongStartLine(limit: number): HttpParseError {
+    return new HttpParseError(
+      "SLUICE_ERR_HTTP_STATUS_LINE_TOO_LONG",
+      `Cannot accept status line: longer than ${limit} bytes`,
+    );
+  }
+}

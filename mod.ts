@@ -1,0 +1,26 @@
+/**
+ * Sluice: an asynchronous HTTP toolkit for TypeScript, written for Deno and
+ * Bun first and running on Node. It aims to be what aiohttp is to Python: an
+ * HTTP/1.1 client with a connection pool, a server framework, WebSocket on
+ * both sides and streaming bodies and multipart, all speaking the web
+ * platform's `Request`, `Response`, `Headers` and `ReadableStream`.
+ *
+ * This entry point re-exports each finished part. Today that is the sans-I/O
+ * HTTP/1.1 codec (also at `@sluice/http/http1`) and {@linkcode SluiceError},
+ * the base class of every error Sluice throws on purpose.
+ *
+ * @example Every Sluice error has a stable code
+ * ```ts
+ * import { SluiceError } from "@sluice/http";
+ * import assert from "node:assert/strict";
+ *
+ * const err = new SluiceError("SLUICE_ERR_EXAMPLE", "Cannot do it: reason");
+ * assert.ok(err instanceof SluiceError);
+ * assert.equal(err.code, "SLUICE_ERR_EXAMPLE");
+ * ```
+ *
+ * @module
+ */
+
+export * from "./http1/mod.ts";
+export { SluiceError } from "./util/errors.ts";

@@ -63,6 +63,47 @@ export function charError(
   return new HttpParseError(code, `Cannot parse ${what}: unexpected character ${shown} at ${i}`);
 }
 
+/**
+ * Where the scanner found each line's colon and end, relative to the start of
+ * the head: `marks[2k]` is line k's colon, `marks[2k + 1]` its CR. Line 0 of
+ * a head is the start line. Valid for `count` lines when the head is clean.
+ */
+export interface LineMarks {
+  marks: Uint32Array;
+  count: number;
+}
+
+/**
+ * Field lines of a head the scanner found clean (ASCII, names are tokens,
+ * values hold no control characters): only slicing and trimming remain.
+ * `first` is the index of the first field line (1 after a start line).
+ */
+export function parseFieldsFast(
+  s: string,
+  first: number,
+  lines: LineMarks,
+  out: string[],
+  facts: FieldFacts | null,
+  opts?: FieldOptions,
+): void {
+  const marks = lines.marks;
+  let ls = first === 0 ? 0 : marks[2 * first - 1] + 2;
+  for (let k = first; k < lines.count; k++) {
+    const colon = marks[2 * k];
+    const le = marks[2 * k + 1];
+    let vs = colon + 1;
+    let c = s.charCodeAt(vs);
+    while (c === SP || c === HTAB) c = s.charCodeAt(++vs);
+    let ve = le;
+    while (ve > vs && ((c = s.charCodeAt(ve - 1)) === SP || c === HTAB)) ve--;
+    const name = s.slice(ls, colon);
+    const value = ve > vs ? s.slice(vs, ve) : "";
+    out.push(name, value);
+    if (facts !== null) interpret(name, value, facts, opts!);
+    ls = le + 2;
+  }
+}
+
 /** Lenient switches that field parsing honours. */
 export interface FieldOptions {
   obsFold: boolean;

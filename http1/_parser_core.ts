@@ -2,9 +2,15 @@
 // the head scanner (limits enforced before anything is buffered), body
 // framing, pause/resume and upgrade hand-over.
 
-import { asciiFast, latin1Exact } from "./_abnf.ts";
+import { asciiFast, latin1Exact, TOKEN } from "./_abnf.ts";
 import { CHUNK_LAST, ChunkedDecoder } from "./_chunked.ts";
-import { type FieldOptions, NEEDS_EXACT_DECODE, parseFields } from "./_fields.ts";
+import {
+  type FieldOptions,
+  type LineMarks,
+  NEEDS_EXACT_DECODE,
+  parseFields,
+  parseFieldsFast,
+} from "./_fields.ts";
 import { HttpParseError } from "./errors.ts";
 import type {
   ParserHandler,
@@ -16,7 +22,25 @@ import type {
 
 const CR = 0x0d;
 const LF = 0x0a;
+const COLON = 0x3a;
 const EMPTY = new Uint8Array(0);
+
+/** HTAB and visible ASCII with SP: what a clean head holds besides CRLF. */
+const VALUE_ASCII = new Uint8Array(256);
+for (let c = 0x20; c < 0x7f; c++) VALUE_ASCII[c] = 1;
+VALUE_ASCII[0x09] = 1;
+
+/** The head holds a byte ≥ 0x80: decode it byte for byte. */
+const F_NON_ASCII = 1;
+/** The head needs the careful parser (it will name what is wrong, or accept obs-fold leniently). */
+const F_CAREFUL = 2;
+
+function lineEndingError(which: "CR" | "LF", trailers: boolean): HttpParseError {
+  return new HttpParseError(
+    "SLUICE_ERR_HTTP_INVALID_LINE_ENDING",
+    `Cannot parse ${trailers ? "trailer section" : "head"}: bare ${which} where CRLF is required`,
+  );
+}
 
 const S_HEAD = 0;
 const S_LENGTH = 1;
@@ -57,6 +81,10 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
   #sf = 0;
   #lines = 0;
   #skipped = 0;
+  #inName = false;
+  #flags = 0;
+  readonly #marks: Uint32Array;
+  readonly #lineMarks: LineMarks;
 
   #remaining = 0;
   #trailers: string[] | null = null;
@@ -79,6 +107,8 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
       duplicateContentLength: options.lenient?.duplicateContentLength === true,
     };
     this.#chunked = new ChunkedDecoder(options.maxChunkExtensionsSize ?? 16384);
+    this.#marks = new Uint32Array(2 * (this.#maxFields + 2));
+    this.#lineMarks = { marks: this.#marks, count: 0 };
     this.#emit = (chunk) => {
       handler.onBody(chunk);
       return this.#paused;
@@ -87,10 +117,12 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
 
   /**
    * Turns the text of a head (start line and field lines, each ending with
-   * CRLF) into a head object and its message facts. `exact` is false on the
-   * fast path, where a char ≥ 0x80 must throw {@linkcode NEEDS_EXACT_DECODE}.
+   * CRLF) into a head object. With `lines`, the scanner found the head clean
+   * and says where each field's colon and end are; with `null`, the head must
+   * be parsed carefully (and `exact` false means that a char ≥ 0x80 must throw
+   * {@linkcode NEEDS_EXACT_DECODE}).
    */
-  protected abstract parseHead(text: string, exact: boolean): Head;
+  protected abstract parseHead(text: string, lines: LineMarks | null, exact: boolean): Head;
 
   /** Whether the head is an interim (1xx, not 101) response, after which another head follows. */
   protected abstract isInterim(head: Head): boolean;
@@ -271,6 +303,8 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
     this.#hs = this.#ls = this.#sf = 0;
     this.#lines = 0;
     this.#skipped = 0;
+    this.#inName = state === S_TRAILERS;
+    this.#flags = 0;
   }
 
   /** Scans for the end of a head (or trailer section); parses it once complete. */
@@ -278,6 +312,10 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
     const len = bytes.length;
     if (this.#bufLen === 0) {
       this.#hs = this.#ls = this.#sf = pos;
+      this.#lines = 0;
+      this.#skipped = 0;
+      this.#inName = this.#state === S_TRAILERS;
+      this.#flags = 0;
       const end = this.#scan(bytes, len);
       if (end !== -1) {
         this.#headDone(bytes, this.#hs, end);
@@ -314,34 +352,62 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
   }
 
   /**
-   * Finds the empty line that ends the head, checking each line's length and
-   * the number of lines as they arrive, so that nothing past a limit is kept.
-   * Returns the offset after that line, or -1 when more input is needed.
+   * Finds the empty line that ends the head in one pass over the bytes,
+   * checking each line's length and the number of lines as they arrive (so
+   * nothing past a limit is kept), rejecting bare CR and bare LF, and
+   * recording where each field's colon and line end are. Anything else that
+   * is wrong (a control character, a name that is not a token, obs-fold) only
+   * flags the head for the careful parser, which names the error. Returns the
+   * offset after the empty line, or -1 when more input is needed.
    */
   #scan(buf: Uint8Array, end: number): number {
     const trailers = this.#state === S_TRAILERS;
-    let ls = this.#ls;
+    const marks = this.#marks;
     let i = this.#sf;
+    let ls = this.#ls;
+    let lines = this.#lines;
+    let inName = this.#inName;
+    let flags = this.#flags;
     for (;;) {
-      const lf = buf.indexOf(LF, i);
-      if (lf === -1 || lf >= end) {
-        const partial = (buf[end - 1] === CR ? end - 1 : end) - ls;
-        this.#checkLine(partial);
+      if (inName) {
+        // Tight, bounded loops: a read past the end would deoptimize V8.
+        while (i < end && TOKEN[buf[i]] === 1) i++;
+        if (i < end) {
+          inName = false;
+          if (buf[i] === COLON && i > ls) {
+            marks[2 * lines] = i - this.#hs;
+            i++;
+          } else if (buf[i] !== CR) {
+            flags |= F_CAREFUL;
+          }
+        }
+      }
+      while (i < end && VALUE_ASCII[buf[i]] === 1) i++;
+      if (i >= end || (buf[i] === CR && i + 1 >= end)) {
+        this.#checkLine((i < end ? i : end) - ls, lines, trailers);
+        this.#sf = i < end ? i : end;
         this.#ls = ls;
-        this.#sf = end;
+        this.#lines = lines;
+        this.#inName = inName;
+        this.#flags = flags;
         return -1;
       }
-      const cr = lf > ls && buf[lf - 1] === CR;
-      const length = (cr ? lf - 1 : lf) - ls;
-      this.#checkLine(length);
-      if (!cr) {
-        throw new HttpParseError(
-          "SLUICE_ERR_HTTP_INVALID_LINE_ENDING",
-          `Cannot parse ${trailers ? "trailer section" : "head"}: bare LF where CRLF is required`,
-        );
+      const c = buf[i];
+      if (c !== CR) {
+        if (c === LF) throw lineEndingError("LF", trailers);
+        flags |= c >= 0x80 ? F_NON_ASCII : F_CAREFUL;
+        i++;
+        continue;
       }
+      if (buf[i + 1] !== LF) throw lineEndingError("CR", trailers);
+      const length = i - ls;
+      this.#checkLine(length, lines, trailers);
       if (length === 0) {
-        if (this.#lines > 0 || trailers) return lf + 1;
+        if (lines > 0 || trailers) {
+          this.#lines = lines;
+          this.#flags = flags;
+          return i + 2;
+        }
         // Empty lines before a start line are ignored (RFC 9112 §2.2), within the line limit.
         this.#skipped += 2;
         if (this.#skipped > this.#maxLine) {
@@ -350,8 +416,12 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
             `Cannot parse head: more than ${this.#maxLine} bytes of empty lines before the start line`,
           );
         }
-        this.#hs = lf + 1;
-      } else if (++this.#lines > this.#maxFields + (trailers ? 0 : 1)) {
+        i += 2;
+        this.#hs = ls = i;
+        continue;
+      }
+      if (inName) flags |= F_CAREFUL; // a field line without a colon
+      if (lines > this.#maxFields + (trailers ? -1 : 0)) {
         throw new HttpParseError(
           "SLUICE_ERR_HTTP_TOO_MANY_HEADERS",
           `Cannot accept ${
@@ -359,12 +429,16 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
           }: more than ${this.#maxFields} fields`,
         );
       }
-      ls = i = lf + 1;
+      marks[2 * lines + 1] = i - this.#hs;
+      lines++;
+      i += 2;
+      ls = i;
+      inName = true;
     }
   }
 
-  #checkLine(length: number): void {
-    if (this.#lines === 0 && this.#state === S_HEAD) {
+  #checkLine(length: number, lines: number, trailers: boolean): void {
+    if (lines === 0 && !trailers) {
       if (length > this.#maxLine) throw this.tooLongStartLine(this.#maxLine);
     } else if (length > this.#maxField) {
       throw new HttpParseError(
@@ -385,11 +459,19 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
       return;
     }
     let head: Head;
-    try {
-      head = this.parseHead(asciiFast(buf, start, end - 2), false);
-    } catch (err) {
-      if (err !== NEEDS_EXACT_DECODE) throw err;
-      head = this.parseHead(latin1Exact(buf, start, end - 2), true);
+    const flags = this.#flags;
+    if (flags === 0) {
+      this.#lineMarks.count = this.#lines;
+      head = this.parseHead(asciiFast(buf, start, end - 2), this.#lineMarks, false);
+    } else if (flags === F_NON_ASCII) {
+      head = this.parseHead(latin1Exact(buf, start, end - 2), null, true);
+    } else {
+      try {
+        head = this.parseHead(asciiFast(buf, start, end - 2), null, false);
+      } catch (err) {
+        if (err !== NEEDS_EXACT_DECODE) throw err;
+        head = this.parseHead(latin1Exact(buf, start, end - 2), null, true);
+      }
     }
     this.#keepAlive = head.keepAlive;
     this.#upgrade = head.upgrade;
@@ -415,6 +497,11 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
 
   #parseTrailers(buf: Uint8Array, start: number, end: number): string[] {
     const out: string[] = [];
+    if (this.#flags === 0) {
+      this.#lineMarks.count = this.#lines;
+      parseFieldsFast(asciiFast(buf, start, end), 0, this.#lineMarks, out, null);
+      return out;
+    }
     try {
       parseFields(asciiFast(buf, start, end), 0, out, null, this.fieldOptions, false);
     } catch (err) {

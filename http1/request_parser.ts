@@ -4,8 +4,13 @@
  * @module
  */
 
-import { FieldFacts, parseFields } from "./_fields.ts";
-import { checkTransferEncoding } from "./_fields.ts";
+import {
+  checkTransferEncoding,
+  FieldFacts,
+  type LineMarks,
+  parseFields,
+  parseFieldsFast,
+} from "./_fields.ts";
 import { Http1Parser } from "./_parser_core.ts";
 import { isHost, parseRequestLine, requestLine } from "./_start_line.ts";
 import { HttpParseError } from "./errors.ts";
@@ -48,12 +53,13 @@ export class RequestParser extends Http1Parser<RequestHead> {
     super(handler, options);
   }
 
-  protected parseHead(text: string, exact: boolean): RequestHead {
+  protected parseHead(text: string, lines: LineMarks | null, exact: boolean): RequestHead {
     const pos = parseRequestLine(text);
     const { method, target, versionMinor } = requestLine;
     const headers: string[] = [];
     facts.reset();
-    parseFields(text, pos, headers, facts, this.fieldOptions, exact);
+    if (lines !== null) parseFieldsFast(text, 1, lines, headers, facts, this.fieldOptions);
+    else parseFields(text, pos, headers, facts, this.fieldOptions, exact);
     const host = facts.host;
     if (host === null) {
       if (versionMinor >= 1) {

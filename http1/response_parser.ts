@@ -4,7 +4,13 @@
  * @module
  */
 
-import { checkTransferEncoding, FieldFacts, parseFields } from "./_fields.ts";
+import {
+  checkTransferEncoding,
+  FieldFacts,
+  type LineMarks,
+  parseFields,
+  parseFieldsFast,
+} from "./_fields.ts";
 import { Http1Parser } from "./_parser_core.ts";
 import { parseStatusLine, statusLine } from "./_start_line.ts";
 import { HttpParseError } from "./errors.ts";
@@ -62,12 +68,13 @@ export class ResponseParser extends Http1Parser<ResponseHead> {
     this.#methods.push(method);
   }
 
-  protected parseHead(text: string, exact: boolean): ResponseHead {
+  protected parseHead(text: string, lines: LineMarks | null, exact: boolean): ResponseHead {
     const pos = parseStatusLine(text, exact);
     const { versionMinor, status, reason } = statusLine;
     const headers: string[] = [];
     facts.reset();
-    parseFields(text, pos, headers, facts, this.fieldOptions, exact);
+    if (lines !== null) parseFieldsFast(text, 1, lines, headers, facts, this.fieldOptions);
+    else parseFields(text, pos, headers, facts, this.fieldOptions, exact);
     if (facts.transferEncoding !== null && facts.contentLength !== -1) {
       throw new HttpParseError(
         "SLUICE_ERR_HTTP_CONTENT_LENGTH_WITH_TRANSFER_ENCODING",

@@ -255,10 +255,13 @@ function interpret(name: string, value: string, facts: FieldFacts, opts: FieldOp
 
 /** Case-insensitive comparison with a lowercase ASCII name. */
 export function equalsName(s: string, lower: string): boolean {
-  const n = lower.length;
-  if (s.length !== n) return false;
-  for (let i = 0; i < n; i++) {
-    if ((s.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
+  return s.length === lower.length && equalsAt(s, 0, lower);
+}
+
+/** Whether `s` holds `lower` at `start`, ignoring ASCII case (`lower` is lowercase letters, digits, "-"). */
+function equalsAt(s: string, start: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    if ((s.charCodeAt(start + i) | 0x20) !== lower.charCodeAt(i)) return false;
   }
   return true;
 }
@@ -276,13 +279,13 @@ function connectionTokens(value: string, facts: FieldFacts): void {
     while (i < n && (c = value.charCodeAt(i)) !== 0x2c && c !== SP && c !== HTAB) i++;
     switch (i - start) {
       case 5:
-        if (equalsName(value.slice(start, i), "close")) facts.connectionClose = true;
+        if (equalsAt(value, start, "close")) facts.connectionClose = true;
         break;
       case 7:
-        if (equalsName(value.slice(start, i), "upgrade")) facts.connectionUpgrade = true;
+        if (equalsAt(value, start, "upgrade")) facts.connectionUpgrade = true;
         break;
       case 10:
-        if (equalsName(value.slice(start, i), "keep-alive")) facts.connectionKeepAlive = true;
+        if (equalsAt(value, start, "keep-alive")) facts.connectionKeepAlive = true;
         break;
     }
   }

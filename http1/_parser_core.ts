@@ -61,6 +61,8 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
   readonly #maxLine: number;
   readonly #maxField: number;
   readonly #maxFields: number;
+  /** Lines up to this length pass both line limits. */
+  readonly #fastLimit: number;
   /** Lenient switches, read by subclasses when they parse fields. */
   protected readonly fieldOptions: FieldOptions;
   readonly #chunked: ChunkedDecoder;
@@ -102,6 +104,7 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
     this.#maxLine = options.maxRequestLineSize ?? 8190;
     this.#maxField = options.maxHeaderSize ?? 8190;
     this.#maxFields = options.maxHeaders ?? 128;
+    this.#fastLimit = Math.min(this.#maxLine, this.#maxField);
     this.fieldOptions = {
       obsFold: options.lenient?.obsFold === true,
       duplicateContentLength: options.lenient?.duplicateContentLength === true,
@@ -368,6 +371,8 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
     let lines = this.#lines;
     let inName = this.#inName;
     let flags = this.#flags;
+    let hs = this.#hs;
+    const fastLimit = this.#fastLimit;
     for (;;) {
       if (inName) {
         // Tight, bounded loops: a read past the end would deoptimize V8.
@@ -375,7 +380,7 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
         if (i < end) {
           inName = false;
           if (buf[i] === COLON && i > ls) {
-            marks[2 * lines] = i - this.#hs;
+            marks[2 * lines] = i - hs;
             i++;
           } else if (buf[i] !== CR) {
             flags |= F_CAREFUL;
@@ -401,7 +406,7 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
       }
       if (buf[i + 1] !== LF) throw lineEndingError("CR", trailers);
       const length = i - ls;
-      this.#checkLine(length, lines, trailers);
+      if (length > fastLimit) this.#checkLine(length, lines, trailers);
       if (length === 0) {
         if (lines > 0 || trailers) {
           this.#lines = lines;
@@ -417,7 +422,7 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
           );
         }
         i += 2;
-        this.#hs = ls = i;
+        this.#hs = hs = ls = i;
         continue;
       }
       if (inName) flags |= F_CAREFUL; // a field line without a colon
@@ -429,7 +434,7 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
           }: more than ${this.#maxFields} fields`,
         );
       }
-      marks[2 * lines + 1] = i - this.#hs;
+      marks[2 * lines + 1] = i - hs;
       lines++;
       i += 2;
       ls = i;

@@ -1,0 +1,72 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { connect } from "node:net";
+import { type DemoServer, startDemoServer } from "../../examples/demo_server.ts";
+
+/** Sends raw bytes and collects everything until the server closes (bounded by a timer). */
+function raw(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1");
+    let out = "";
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no close within 5 s; got ${JSON.stringify(out)}`));
+    }, 5000);
+    socket.on("data", (d: Uint8Array) => (out += new TextDecoder("latin1").decode(d)));
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+    socket.on("error", reject);
+    socket.write(request);
+  });
+}
+
+describe("examples/demo_server", () => {
+  let server: DemoServer;
+  before(async () => {
+    server = await startDemoServer("127.0.0.1", 0);
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  test("startDemoServer() answers GET / and GET /json", async () => {
+    const home = await fetch(`http://127.0.0.1:${server.port}/`);
+    assert.equal(home.status, 200);
+    assert.equal(await home.text(), "Hello from Sluice!\n");
+    const json = await fetch(`http://127.0.0.1:${server.port}/json`);
+    assert.deepEqual(await json.json(), { message: "Hello, World!" });
+  });
+
+  test("startDemoServer() echoes a POST body and answers 404 elsewhere", async () => {
+    const echo = await fetch(`http://127.0.0.1:${server.port}/echo`, {
+      method: "POST",
+      body: "ping",
+    });
+    assert.equal(await echo.text(), "ping");
+    const missing = await fetch(`http://127.0.0.1:${server.port}/nope`);
+    assert.equal(missing.status, 404);
+    await missing.body?.cancel();
+  });
+
+  test("startDemoServer() answers pipelined requests in order, then closes on Connection: close", async () => {
+    const reply = await raw(
+      server.port,
+      "GET /json HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    );
+    const first = reply.indexOf('{"message"');
+    const second = reply.indexOf("Hello from Sluice!");
+    assert.ok(first > 0 && second > first, reply);
+    assert.match(reply, /connection: close/);
+  });
+
+  test("startDemoServer() answers a smuggling attempt with 400 and closes", async () => {
+    const reply = await raw(
+      server.port,
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    );
+    assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.equal(reply.match(/HTTP\/1\.1/g)?.length, 1);
+  });
+});

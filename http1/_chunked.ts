@@ -41,15 +41,18 @@ export const CHUNK_LAST = 1;
 export const CHUNK_PAUSED = 2;
 
 function extError(c: number): HttpParseError {
-  if (c === LF || c === CR) {
-    return new HttpParseError(
-      "SLUICE_ERR_HTTP_INVALID_LINE_ENDING",
-      `Cannot parse chunk extension: bare ${c === LF ? "LF" : "CR"} where CRLF is required`,
-    );
-  }
   return new HttpParseError(
     "SLUICE_ERR_HTTP_INVALID_CHUNK_EXTENSION",
-    `Cannot parse chunk extension: unexpected byte 0x${c.toString(16).padStart(2, "0")}`,
+    `Cannot parse chunk extension: unexpected ${
+      c === CR ? "end of line" : `byte 0x${c.toString(16).padStart(2, "0")}`
+    }`,
+  );
+}
+
+function bareCrError(where: string): HttpParseError {
+  return new HttpParseError(
+    "SLUICE_ERR_HTTP_INVALID_LINE_ENDING",
+    `Cannot parse ${where}: bare CR where CRLF is required`,
   );
 }
 
@@ -60,6 +63,8 @@ export class ChunkedDecoder {
   remaining = 0;
   digits = 0;
   extBytes = 0;
+  /** The current size line has an extension (errors there are extension errors). */
+  lineHasExt = false;
   /** Where {@linkcode decode} stopped: one of CHUNK_MORE, CHUNK_LAST, CHUNK_PAUSED. */
   stop = CHUNK_MORE;
   readonly maxExtBytes: number;
@@ -73,6 +78,7 @@ export class ChunkedDecoder {
     this.remaining = 0;
     this.digits = 0;
     this.extBytes = 0;
+    this.lineHasExt = false;
   }
 
   /**
@@ -113,13 +119,20 @@ export class ChunkedDecoder {
           } else if (c === SEMI || c === SP || c === HTAB) {
             // Not consumed: the extension states count and check this byte.
             state = E_WS_BEFORE_SEMI;
+            this.lineHasExt = true;
           } else {
-            throw c === LF ? extError(c) : sizeError(c);
+            throw c === LF
+              ? new HttpParseError(
+                "SLUICE_ERR_HTTP_INVALID_LINE_ENDING",
+                "Cannot parse chunk size line: bare LF where CRLF is required",
+              )
+              : sizeError(c);
           }
           break;
         }
         case C_SIZE_LF:
-          if (c !== LF) throw extError(CR);
+          if (c !== LF) throw this.lineHasExt ? extError(c) : bareCrError("chunk size line");
+          this.lineHasExt = false;
           pos++;
           if (this.remaining === 0) {
             this.state = C_SIZE_START;
@@ -152,11 +165,18 @@ export class ChunkedDecoder {
           pos++;
           break;
         case C_DATA_LF:
-          if (c !== LF) throw extError(CR);
+          if (c !== LF) throw bareCrError("chunked body");
           state = C_SIZE_START;
           pos++;
           break;
         default:
+          if (
+            c === CR && (state === E_NAME || state === E_TOKEN_VALUE || state === E_AFTER_QUOTED)
+          ) {
+            state = C_SIZE_LF;
+            pos++;
+            break;
+          }
           if (++this.extBytes > this.maxExtBytes) {
             throw new HttpParseError(
               "SLUICE_ERR_HTTP_CHUNK_EXTENSIONS_TOO_LARGE",
@@ -195,7 +215,6 @@ function extStep(state: number, c: number): number {
       if (c === EQUALS) return E_WS_BEFORE_VALUE;
       if (c === SEMI) return E_WS_BEFORE_NAME;
       if (c === SP || c === HTAB) return E_WS_AFTER_NAME;
-      if (c === CR) return C_SIZE_LF;
       break;
     case E_WS_AFTER_NAME:
       if (c === SP || c === HTAB) return state;
@@ -211,7 +230,6 @@ function extStep(state: number, c: number): number {
       if (TOKEN[c] === 1) return state;
       if (c === SEMI) return E_WS_BEFORE_NAME;
       if (c === SP || c === HTAB) return E_WS_BEFORE_SEMI;
-      if (c === CR) return C_SIZE_LF;
       break;
     case E_QUOTED:
       if (c === DQUOTE) return E_AFTER_QUOTED;
@@ -225,7 +243,6 @@ function extStep(state: number, c: number): number {
     case E_AFTER_QUOTED:
       if (c === SEMI) return E_WS_BEFORE_NAME;
       if (c === SP || c === HTAB) return E_WS_BEFORE_SEMI;
-      if (c === CR) return C_SIZE_LF;
       break;
   }
   throw extError(c);

@@ -293,11 +293,14 @@ function connectionTokens(value: string, facts: FieldFacts): void {
 
 const MAX_LENGTH = Number.MAX_SAFE_INTEGER;
 
-/** Parses 1*DIGIT strictly; -1 when not a valid length. */
+/** Parses 1*DIGIT strictly (leading zeros allowed); -1 when not a valid length. */
 function digits(value: string, start: number, end: number): number {
-  if (end <= start || end - start > 16) return -1;
+  if (end <= start) return -1;
+  let i = start;
+  while (i < end - 1 && value.charCodeAt(i) === 0x30) i++;
+  if (end - i > 16) return -1;
   let n = 0;
-  for (let i = start; i < end; i++) {
+  for (; i < end; i++) {
     const d = value.charCodeAt(i) - 0x30;
     if (d < 0 || d > 9) return -1;
     n = n * 10 + d;

@@ -35,6 +35,15 @@ const F_NON_ASCII = 1;
 /** The head needs the careful parser (it will name what is wrong, or accept obs-fold leniently). */
 const F_CAREFUL = 2;
 
+function controlError(c: number, where: string): HttpParseError {
+  return new HttpParseError(
+    where === "field name"
+      ? "SLUICE_ERR_HTTP_INVALID_HEADER_NAME"
+      : "SLUICE_ERR_HTTP_INVALID_HEADER_VALUE",
+    `Cannot parse ${where}: control character 0x${c.toString(16).padStart(2, "0")}`,
+  );
+}
+
 function lineEndingError(which: "CR" | "LF", trailers: boolean): HttpParseError {
   return new HttpParseError(
     "SLUICE_ERR_HTTP_INVALID_LINE_ENDING",
@@ -378,12 +387,19 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
         // Tight, bounded loops: a read past the end would deoptimize V8.
         while (i < end && TOKEN[buf[i]] === 1) i++;
         if (i < end) {
-          inName = false;
-          if (buf[i] === COLON && i > ls) {
+          const c = buf[i];
+          if (c === COLON && i > ls) {
             marks[2 * lines] = i - hs;
+            inName = false;
             i++;
-          } else if (buf[i] !== CR) {
+          } else if (c !== CR) {
+            // CR keeps inName: a line without a colon is flagged at its end.
+            if (c < 0x80 && VALUE_ASCII[c] === 0 && c !== LF) {
+              this.#checkLine(i - ls, lines, trailers);
+              throw controlError(c, "field name");
+            }
             flags |= F_CAREFUL;
+            inName = false;
           }
         }
       }
@@ -398,15 +414,22 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
         return -1;
       }
       const c = buf[i];
+      // Any error at i reports an over-long line first, as a feed split before i would.
+      if (i - ls > fastLimit) this.#checkLine(i - ls, lines, trailers);
       if (c !== CR) {
         if (c === LF) throw lineEndingError("LF", trailers);
-        flags |= c >= 0x80 ? F_NON_ASCII : F_CAREFUL;
+        if (c < 0x80) {
+          // A control character: refused at once, with the error the careful parser would name.
+          throw lines === 0 && !trailers
+            ? this.startLineError(asciiFast(buf, hs, i + 1))
+            : controlError(c, "field value");
+        }
+        flags |= F_NON_ASCII;
         i++;
         continue;
       }
       if (buf[i + 1] !== LF) throw lineEndingError("CR", trailers);
       const length = i - ls;
-      if (length > fastLimit) this.#checkLine(length, lines, trailers);
       if (length === 0) {
         if (lines > 0 || trailers) {
           this.#lines = lines;
@@ -452,6 +475,12 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
       );
     }
   }
+
+  /**
+   * The error for a start line that holds a control character, found by
+   * parsing `partial` (the line up to and including that character).
+   */
+  protected abstract startLineError(partial: string): HttpParseError;
 
   /** The error for a start line over the limit (request line or status line). */
   protected abstract tooLongStartLine(limit: number): HttpParseError;

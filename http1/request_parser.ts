@@ -125,6 +125,19 @@ export class RequestParser extends Http1Parser<RequestHead> {
     return false;
   }
 
+  protected startLineError(partial: string): HttpParseError {
+    try {
+      parseRequestLine(partial);
+    } catch (err) {
+      if (err instanceof HttpParseError) return err;
+      throw err;
+    }
+    return new HttpParseError(
+      "SLUICE_ERR_HTTP_INVALID_TARGET",
+      "Cannot parse start line: control character",
+    );
+  }
+
   protected tooLongStartLine(limit: number): HttpParseError {
     return new HttpParseError(
       "SLUICE_ERR_HTTP_REQUEST_LINE_TOO_LONG",

@@ -109,6 +109,19 @@ export class ResponseParser extends Http1Parser<ResponseHead> {
     return head.status < 200 && head.status !== 101;
   }
 
+  protected startLineError(partial: string): HttpParseError {
+    try {
+      parseStatusLine(partial, true);
+    } catch (err) {
+      if (err instanceof HttpParseError) return err;
+      throw err;
+    }
+    return new HttpParseError(
+      "SLUICE_ERR_HTTP_INVALID_STATUS_LINE",
+      "Cannot parse start line: control character",
+    );
+  }
+
   protected tooLongStartLine(limit: number): HttpParseError {
     return new HttpParseError(
       "SLUICE_ERR_HTTP_STATUS_LINE_TOO_LONG",

@@ -146,7 +146,7 @@ export class ChunkedDecoder {
           this.remaining -= n;
           if (this.remaining === 0) state = C_DATA_CR;
           this.state = state;
-          const stop = emit(bytes.subarray(pos, pos + n));
+          const stop = emit(new Uint8Array(bytes.buffer, bytes.byteOffset + pos, n));
           pos += n;
           if (stop) {
             this.stop = CHUNK_PAUSED;

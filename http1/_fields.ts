@@ -71,6 +71,9 @@ export function charError(
 export interface LineMarks {
   marks: Uint32Array;
   count: number;
+  /** The bytes the head was scanned in, and where the head starts in them. */
+  bytes: Uint8Array;
+  start: number;
 }
 
 /**
@@ -82,11 +85,12 @@ export function parseFieldsFast(
   s: string,
   first: number,
   lines: LineMarks,
-  out: string[],
   facts: FieldFacts | null,
   opts?: FieldOptions,
-): void {
+): string[] {
   const marks = lines.marks;
+  const out: string[] = new Array(2 * (lines.count - first));
+  let j = 0;
   let ls = first === 0 ? 0 : marks[2 * first - 1] + 2;
   for (let k = first; k < lines.count; k++) {
     const colon = marks[2 * k];
@@ -98,10 +102,12 @@ export function parseFieldsFast(
     while (ve > vs && ((c = s.charCodeAt(ve - 1)) === SP || c === HTAB)) ve--;
     const name = s.slice(ls, colon);
     const value = ve > vs ? s.slice(vs, ve) : "";
-    out.push(name, value);
+    out[j++] = name;
+    out[j++] = value;
     if (facts !== null) interpret(name, value, facts, opts!);
     ls = le + 2;
   }
+  return out;
 }
 
 /** Lenient switches that field parsing honours. */

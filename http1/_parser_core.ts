@@ -35,6 +35,11 @@ const F_NON_ASCII = 1;
 /** The head needs the careful parser (it will name what is wrong, or accept obs-fold leniently). */
 const F_CAREFUL = 2;
 
+/** A view of `n` bytes at `pos` (cheaper than `subarray` on older V8). */
+export function view(bytes: Uint8Array, pos: number, n: number): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset + pos, n);
+}
+
 function controlError(c: number, where: string): HttpParseError {
   return new HttpParseError(
     where === "field name"
@@ -120,7 +125,7 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
     };
     this.#chunked = new ChunkedDecoder(options.maxChunkExtensionsSize ?? 16384);
     this.#marks = new Uint32Array(2 * (this.#maxFields + 2));
-    this.#lineMarks = { marks: this.#marks, count: 0 };
+    this.#lineMarks = { marks: this.#marks, count: 0, bytes: EMPTY, start: 0 };
     this.#emit = (chunk) => {
       handler.onBody(chunk);
       return this.#paused;
@@ -291,7 +296,7 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
           const n = Math.min(this.#remaining, len - pos);
           this.#remaining -= n;
           if (this.#remaining === 0) this.#state = S_DONE;
-          this.#handler.onBody(n === len ? bytes : bytes.subarray(pos, pos + n));
+          this.#handler.onBody(n === len ? bytes : view(bytes, pos, n));
           pos += n;
           break;
         }
@@ -302,7 +307,7 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
           break;
         }
         case S_CLOSE:
-          this.#handler.onBody(pos === 0 ? bytes : bytes.subarray(pos));
+          this.#handler.onBody(pos === 0 ? bytes : view(bytes, pos, len - pos));
           pos = len;
           break;
       }
@@ -495,7 +500,10 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
     let head: Head;
     const flags = this.#flags;
     if (flags === 0) {
-      this.#lineMarks.count = this.#lines;
+      const lineMarks = this.#lineMarks;
+      lineMarks.count = this.#lines;
+      lineMarks.bytes = buf;
+      lineMarks.start = start;
       head = this.parseHead(asciiFast(buf, start, end - 2), this.#lineMarks, false);
     } else if (flags === F_NON_ASCII) {
       head = this.parseHead(latin1Exact(buf, start, end - 2), null, true);
@@ -530,12 +538,11 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
   }
 
   #parseTrailers(buf: Uint8Array, start: number, end: number): string[] {
-    const out: string[] = [];
     if (this.#flags === 0) {
       this.#lineMarks.count = this.#lines;
-      parseFieldsFast(asciiFast(buf, start, end), 0, this.#lineMarks, out, null);
-      return out;
+      return parseFieldsFast(asciiFast(buf, start, end), 0, this.#lineMarks, null);
     }
+    const out: string[] = [];
     try {
       parseFields(asciiFast(buf, start, end), 0, out, null, this.fieldOptions, false);
     } catch (err) {

@@ -12,7 +12,7 @@ import {
   parseFieldsFast,
 } from "./_fields.ts";
 import { Http1Parser } from "./_parser_core.ts";
-import { isHost, parseRequestLine, requestLine } from "./_start_line.ts";
+import { isHost, parseRequestLine, parseRequestLineBytes, requestLine } from "./_start_line.ts";
 import { HttpParseError } from "./errors.ts";
 import type { BodyFraming, ParserHandler, ParserOptions, RequestHead } from "./types.ts";
 
@@ -54,12 +54,18 @@ export class RequestParser extends Http1Parser<RequestHead> {
   }
 
   protected parseHead(text: string, lines: LineMarks | null, exact: boolean): RequestHead {
-    const pos = parseRequestLine(text);
-    const { method, target, versionMinor } = requestLine;
-    const headers: string[] = [];
     facts.reset();
-    if (lines !== null) parseFieldsFast(text, 1, lines, headers, facts, this.fieldOptions);
-    else parseFields(text, pos, headers, facts, this.fieldOptions, exact);
+    let headers: string[];
+    if (lines !== null) {
+      const lineEnd = lines.start + lines.marks[1];
+      if (!parseRequestLineBytes(lines.bytes, lines.start, lineEnd, text)) parseRequestLine(text);
+      headers = parseFieldsFast(text, 1, lines, facts, this.fieldOptions);
+    } else {
+      const pos = parseRequestLine(text);
+      headers = [];
+      parseFields(text, pos, headers, facts, this.fieldOptions, exact);
+    }
+    const { method, target, versionMinor } = requestLine;
     const host = facts.host;
     if (host === null) {
       if (versionMinor >= 1) {

@@ -71,10 +71,14 @@ export class ResponseParser extends Http1Parser<ResponseHead> {
   protected parseHead(text: string, lines: LineMarks | null, exact: boolean): ResponseHead {
     const pos = parseStatusLine(text, exact);
     const { versionMinor, status, reason } = statusLine;
-    const headers: string[] = [];
     facts.reset();
-    if (lines !== null) parseFieldsFast(text, 1, lines, headers, facts, this.fieldOptions);
-    else parseFields(text, pos, headers, facts, this.fieldOptions, exact);
+    let headers: string[];
+    if (lines !== null) {
+      headers = parseFieldsFast(text, 1, lines, facts, this.fieldOptions);
+    } else {
+      headers = [];
+      parseFields(text, pos, headers, facts, this.fieldOptions, exact);
+    }
     if (facts.transferEncoding !== null && facts.contentLength !== -1) {
       throw new HttpParseError(
         "SLUICE_ERR_HTTP_CONTENT_LENGTH_WITH_TRANSFER_ENCODING",

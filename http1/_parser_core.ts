@@ -408,6 +408,12 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
           }
         }
       }
+      // Four bytes at a time while all are SP..~ (SWAR: no byte < 0x20, none >= 0x7f).
+      while (i + 4 <= end) {
+        const w = buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24);
+        if ((((w - 0x20202020) & ~w) | (w + 0x01010101) | w) & 0x80808080) break;
+        i += 4;
+      }
       while (i < end && VALUE_ASCII[buf[i]] === 1) i++;
       if (i >= end || (buf[i] === CR && i + 1 >= end)) {
         this.#checkLine((i < end ? i : end) - ls, lines, trailers);

@@ -51,7 +51,8 @@ const utf8 = new TextDecoder();
  * {@linkcode latin1Exact} instead.
  */
 export function asciiFast(bytes: Uint8Array, start: number, end: number): string {
-  return utf8.decode(bytes.subarray(start, end));
+  if (start === 0 && end === bytes.length) return utf8.decode(bytes);
+  return utf8.decode(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start));
 }
 
 /** Decodes bytes as ISO-8859-1 exactly (slow path for obs-text). */

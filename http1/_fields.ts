@@ -117,7 +117,7 @@ export interface FieldOptions {
 }
 
 /**
- * Parses the field lines of `s` from `pos` to its end into `out` (flat
+ * Parses the field lines of `s` from `pos` to its final empty line into `out` (flat
  * name/value pairs). When `facts` is given, framing fields are interpreted
  * into it (heads); trailers pass `null`.
  */
@@ -129,7 +129,7 @@ export function parseFields(
   opts: FieldOptions,
   exact: boolean,
 ): void {
-  const n = s.length;
+  const n = s.length - 2; // the empty line that ends the section
   const valueTable = exact ? FIELD_VALUE : FIELD_VALUE_ASCII;
   while (pos < n) {
     const ns = pos;

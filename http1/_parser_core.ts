@@ -134,7 +134,7 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
 
   /**
    * Turns the text of a head (start line and field lines, each ending with
-   * CRLF) into a head object. With `lines`, the scanner found the head clean
+   * CRLF, then the empty line) into a head object. With `lines`, the scanner found the head clean
    * and says where each field's colon and end are; with `null`, the head must
    * be parsed carefully (and `exact` false means that a char ≥ 0x80 must throw
    * {@linkcode NEEDS_EXACT_DECODE}).
@@ -389,7 +389,14 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
     const fastLimit = this.#fastLimit;
     for (;;) {
       if (inName) {
-        // Tight, bounded loops: a read past the end would deoptimize V8.
+        // Letters four at a time (SWAR: each byte, case folded, in a..z), then
+        // tight, bounded loops: a read past the end would deoptimize V8.
+        while (i + 4 <= end) {
+          const w = buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24);
+          const x = w | 0x20202020;
+          if (((x + 0x05050505) | (x - 0x61616161) | w) & 0x80808080) break;
+          i += 4;
+        }
         while (i < end && TOKEN[buf[i]] === 1) i++;
         if (i < end) {
           const c = buf[i];
@@ -499,7 +506,7 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
   /** Parses the complete head (or trailers) in `buf[start, end)` and moves on to the body. */
   #headDone(buf: Uint8Array, start: number, end: number): void {
     if (this.#state === S_TRAILERS) {
-      this.#trailers = end - start === 2 ? null : this.#parseTrailers(buf, start, end - 2);
+      this.#trailers = end - start === 2 ? null : this.#parseTrailers(buf, start, end);
       this.#state = S_DONE;
       return;
     }
@@ -510,15 +517,15 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
       lineMarks.count = this.#lines;
       lineMarks.bytes = buf;
       lineMarks.start = start;
-      head = this.parseHead(asciiFast(buf, start, end - 2), this.#lineMarks, false);
+      head = this.parseHead(asciiFast(buf, start, end), this.#lineMarks, false);
     } else if (flags === F_NON_ASCII) {
-      head = this.parseHead(latin1Exact(buf, start, end - 2), null, true);
+      head = this.parseHead(latin1Exact(buf, start, end), null, true);
     } else {
       try {
-        head = this.parseHead(asciiFast(buf, start, end - 2), null, false);
+        head = this.parseHead(asciiFast(buf, start, end), null, false);
       } catch (err) {
         if (err !== NEEDS_EXACT_DECODE) throw err;
-        head = this.parseHead(latin1Exact(buf, start, end - 2), null, true);
+        head = this.parseHead(latin1Exact(buf, start, end), null, true);
       }
     }
     this.#keepAlive = head.keepAlive;

@@ -67,18 +67,39 @@ const S_FINISHED = 7;
 const S_FAILED = 8;
 
 /**
- * Base of the two parsers. Subclasses turn a head's text into a head object
- * (`parseHead`); everything about bytes, framing and state lives here.
+ * What differs between parsing requests and responses: turning a head's text
+ * into a head object, and the start line's errors.
  */
-export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
+export interface Dialect<Head> {
+  /**
+   * Turns the text of a head (start line and field lines, each ending with
+   * CRLF, then the empty line) into a head object. With `lines`, the scanner
+   * found the head clean and says where each field's colon and end are; with
+   * `null`, the head must be parsed carefully (and `exact` false means that a
+   * char ≥ 0x80 must throw {@linkcode NEEDS_EXACT_DECODE}).
+   */
+  parseHead(text: string, lines: LineMarks | null, exact: boolean, fields: FieldOptions): Head;
+  /** Whether the head is an interim (1xx, not 101) response, after which another head follows. */
+  isInterim(head: Head): boolean;
+  /** The error for a start line holding a control character, from the line up to that character. */
+  startLineError(partial: string): HttpParseError;
+  /** The error for a start line over the limit. */
+  tooLongStartLine(limit: number): HttpParseError;
+}
+
+/**
+ * The machinery shared by RequestParser and ResponseParser: everything about
+ * bytes, framing and state. The public classes wrap one and supply a dialect.
+ */
+export class ParserCore<Head extends RequestHead | ResponseHead> {
   readonly #handler: ParserHandler<Head>;
   readonly #maxLine: number;
   readonly #maxField: number;
   readonly #maxFields: number;
   /** Lines up to this length pass both line limits. */
   readonly #fastLimit: number;
-  /** Lenient switches, read by subclasses when they parse fields. */
-  protected readonly fieldOptions: FieldOptions;
+  readonly #fieldOptions: FieldOptions;
+  readonly #dialect: Dialect<Head>;
   readonly #chunked: ChunkedDecoder;
   readonly #emit: (chunk: Uint8Array) => boolean;
 
@@ -113,13 +134,14 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
    * @param handler Receives heads, body chunks and message ends.
    * @param options Limits and lenient switches.
    */
-  constructor(handler: ParserHandler<Head>, options: ParserOptions = {}) {
+  constructor(handler: ParserHandler<Head>, options: ParserOptions, dialect: Dialect<Head>) {
     this.#handler = handler;
+    this.#dialect = dialect;
     this.#maxLine = options.maxRequestLineSize ?? 8190;
     this.#maxField = options.maxHeaderSize ?? 8190;
     this.#maxFields = options.maxHeaders ?? 128;
     this.#fastLimit = Math.min(this.#maxLine, this.#maxField);
-    this.fieldOptions = {
+    this.#fieldOptions = {
       obsFold: options.lenient?.obsFold === true,
       duplicateContentLength: options.lenient?.duplicateContentLength === true,
     };
@@ -131,18 +153,6 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
       return this.#paused;
     };
   }
-
-  /**
-   * Turns the text of a head (start line and field lines, each ending with
-   * CRLF, then the empty line) into a head object. With `lines`, the scanner found the head clean
-   * and says where each field's colon and end are; with `null`, the head must
-   * be parsed carefully (and `exact` false means that a char ≥ 0x80 must throw
-   * {@linkcode NEEDS_EXACT_DECODE}).
-   */
-  protected abstract parseHead(text: string, lines: LineMarks | null, exact: boolean): Head;
-
-  /** Whether the head is an interim (1xx, not 101) response, after which another head follows. */
-  protected abstract isInterim(head: Head): boolean;
 
   /** Where the parser stands: between messages, inside one, handed over, or done. */
   get state(): ParserState {
@@ -439,7 +449,7 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
         if (c < 0x80) {
           // A control character: refused at once, with the error the careful parser would name.
           throw lines === 0 && !trailers
-            ? this.startLineError(asciiFast(buf, hs, i + 1))
+            ? this.#dialect.startLineError(asciiFast(buf, hs, i + 1))
             : controlError(c, "field value");
         }
         flags |= F_NON_ASCII;
@@ -485,7 +495,7 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
 
   #checkLine(length: number, lines: number, trailers: boolean): void {
     if (lines === 0 && !trailers) {
-      if (length > this.#maxLine) throw this.tooLongStartLine(this.#maxLine);
+      if (length > this.#maxLine) throw this.#dialect.tooLongStartLine(this.#maxLine);
     } else if (length > this.#maxField) {
       throw new HttpParseError(
         "SLUICE_ERR_HTTP_HEADER_TOO_LARGE",
@@ -493,15 +503,6 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
       );
     }
   }
-
-  /**
-   * The error for a start line that holds a control character, found by
-   * parsing `partial` (the line up to and including that character).
-   */
-  protected abstract startLineError(partial: string): HttpParseError;
-
-  /** The error for a start line over the limit (request line or status line). */
-  protected abstract tooLongStartLine(limit: number): HttpParseError;
 
   /** Parses the complete head (or trailers) in `buf[start, end)` and moves on to the body. */
   #headDone(buf: Uint8Array, start: number, end: number): void {
@@ -511,26 +512,32 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
       return;
     }
     let head: Head;
+    const dialect = this.#dialect;
     const flags = this.#flags;
     if (flags === 0) {
       const lineMarks = this.#lineMarks;
       lineMarks.count = this.#lines;
       lineMarks.bytes = buf;
       lineMarks.start = start;
-      head = this.parseHead(asciiFast(buf, start, end), this.#lineMarks, false);
+      head = dialect.parseHead(
+        asciiFast(buf, start, end),
+        this.#lineMarks,
+        false,
+        this.#fieldOptions,
+      );
     } else if (flags === F_NON_ASCII) {
-      head = this.parseHead(latin1Exact(buf, start, end), null, true);
+      head = dialect.parseHead(latin1Exact(buf, start, end), null, true, this.#fieldOptions);
     } else {
       try {
-        head = this.parseHead(asciiFast(buf, start, end), null, false);
+        head = dialect.parseHead(asciiFast(buf, start, end), null, false, this.#fieldOptions);
       } catch (err) {
         if (err !== NEEDS_EXACT_DECODE) throw err;
-        head = this.parseHead(latin1Exact(buf, start, end), null, true);
+        head = dialect.parseHead(latin1Exact(buf, start, end), null, true, this.#fieldOptions);
       }
     }
     this.#keepAlive = head.keepAlive;
     this.#upgrade = head.upgrade;
-    this.#interim = this.isInterim(head);
+    this.#interim = dialect.isInterim(head);
     this.#trailers = null;
     switch (head.framing) {
       case "length":
@@ -557,11 +564,11 @@ export abstract class Http1Parser<Head extends RequestHead | ResponseHead> {
     }
     const out: string[] = [];
     try {
-      parseFields(asciiFast(buf, start, end), 0, out, null, this.fieldOptions, false);
+      parseFields(asciiFast(buf, start, end), 0, out, null, this.#fieldOptions, false);
     } catch (err) {
       if (err !== NEEDS_EXACT_DECODE) throw err;
       out.length = 0;
-      parseFields(latin1Exact(buf, start, end), 0, out, null, this.fieldOptions, true);
+      parseFields(latin1Exact(buf, start, end), 0, out, null, this.#fieldOptions, true);
     }
     return out;
   }

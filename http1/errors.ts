@@ -95,9 +95,12 @@ export class HttpParseError extends SluiceError {
   readonly status: number;
   /** Byte offset into the chunk being fed when the error was found, or -1. */
   readonly offset: number;
+  /** Stable machine-readable code, one of {@linkcode ParseErrorCode}. */
   override readonly code: ParseErrorCode;
 
   /**
+   * Creates a parse error; `status` is derived from `code`.
+   *
    * @param code One of the stable parse error codes.
    * @param message What was wrong, naming the offending part.
    * @param offset Offset into the fed chunk, or -1 when unknown.
@@ -136,9 +139,12 @@ export type SerializeErrorCode =
  * ```
  */
 export class HttpSerializeError extends SluiceError {
+  /** Stable machine-readable code, one of {@linkcode SerializeErrorCode}. */
   override readonly code: SerializeErrorCode;
 
   /**
+   * Creates a serializer error.
+   *
    * @param code One of the stable serializer error codes.
    * @param message What was wrong, with the offending value quoted.
    */

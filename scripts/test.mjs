@@ -171,6 +171,8 @@ const typeScriptFiles = walk(ROOT, (f) => /\.m?tsx?$/.test(f) && !f.endsWith(".d
 await check("deno check", ["check", ...typeScriptFiles]);
 await check("deno lint", ["lint"]);
 await check("deno fmt", ["fmt", "--check"]);
+// JSR's documentation rules on the public surface: JSDoc on every export, no private types.
+await check("deno doc --lint", ["doc", "--lint", "mod.ts"]);
 console.log("\n=== jsr.json: same name, version, license, exports and publish as deno.json");
 record("jsr.json", 0, null, sameManifest() ? "" : "differs from deno.json");
 await check("deno publish", ["publish", "--dry-run", "--allow-dirty"]);

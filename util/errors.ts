@@ -29,6 +29,8 @@ export class SluiceError extends Error {
   readonly code: string;
 
   /**
+   * Creates an error with a stable code.
+   *
    * @param code The stable error code.
    * @param message A human-readable message ("Cannot X: reason").
    * @param options Standard error options (`cause`).

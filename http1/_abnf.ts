@@ -52,7 +52,7 @@ const utf8 = new TextDecoder();
  */
 export function asciiFast(bytes: Uint8Array, start: number, end: number): string {
   if (start === 0 && end === bytes.length) return utf8.decode(bytes);
-  return utf8.decode(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start));
+  return utf8.decode(view(bytes, start, end - start));
 }
 
 /** Decodes bytes as ISO-8859-1 exactly (slow path for obs-text). */
@@ -63,4 +63,9 @@ export function latin1Exact(bytes: Uint8Array, start: number, end: number): stri
     out += String.fromCharCode.apply(null, part as unknown as number[]);
   }
   return out;
+}
+
+/** A view of `n` bytes at `pos` (cheaper than `subarray` on older V8). */
+export function view(bytes: Uint8Array, pos: number, n: number): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset + pos, n);
 }

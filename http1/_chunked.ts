@@ -2,7 +2,7 @@
 // machine, so that any split of the input gives the same result. Chunk data
 // is handed out as views of the input; only the framing bytes are examined.
 
-import { HEX, QDTEXT, TOKEN } from "./_abnf.ts";
+import { HEX, QDTEXT, TOKEN, view } from "./_abnf.ts";
 import { HttpParseError } from "./errors.ts";
 
 const CR = 0x0d;
@@ -146,7 +146,7 @@ export class ChunkedDecoder {
           this.remaining -= n;
           if (this.remaining === 0) state = C_DATA_CR;
           this.state = state;
-          const stop = emit(new Uint8Array(bytes.buffer, bytes.byteOffset + pos, n));
+          const stop = emit(view(bytes, pos, n));
           pos += n;
           if (stop) {
             this.stop = CHUNK_PAUSED;

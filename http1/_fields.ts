@@ -165,61 +165,62 @@ export function parseFields(
       throw charError(s, pos, "SLUICE_ERR_HTTP_INVALID_HEADER_NAME", "field name");
     }
     pos++;
-    while ((c = s.charCodeAt(pos)) === SP || c === HTAB) pos++;
-    const vs = pos;
-    let ve = pos;
-    for (;;) {
-      c = s.charCodeAt(pos);
-      if (valueTable[c] !== 1) {
-        if (c === CR && s.charCodeAt(pos + 1) === LF) break;
-        if (c >= 0x80 && !exact) throw NEEDS_EXACT_DECODE;
-        throw charError(
-          s,
-          pos,
-          "SLUICE_ERR_HTTP_INVALID_HEADER_VALUE",
-          `value of field "${s.slice(ns, ne)}"`,
-        );
-      }
-      if (c !== SP && c !== HTAB) ve = pos + 1;
-      pos++;
-    }
-    let value = s.slice(vs, ve);
-    pos += 2;
+    const name = s.slice(ns, ne);
+    pos = scanValue(s, pos, valueTable, exact, name);
+    let value = s.slice(valueSpan.start, valueSpan.end);
     c = s.charCodeAt(pos);
     while (c === SP || c === HTAB) {
       if (!opts.obsFold) {
         throw new HttpParseError(
           "SLUICE_ERR_HTTP_OBS_FOLD",
-          `Cannot parse field "${s.slice(ns, ne)}": obs-fold (line folding) is not allowed`,
+          `Cannot parse field "${name}": obs-fold (line folding) is not allowed`,
         );
       }
       // RFC 9112 §5.2: replace each obs-fold with SP before interpreting.
-      while ((c = s.charCodeAt(pos)) === SP || c === HTAB) pos++;
-      const fs = pos;
-      let fe = pos;
-      for (;;) {
-        c = s.charCodeAt(pos);
-        if (valueTable[c] !== 1) {
-          if (c === CR && s.charCodeAt(pos + 1) === LF) break;
-          if (c >= 0x80 && !exact) throw NEEDS_EXACT_DECODE;
-          throw charError(
-            s,
-            pos,
-            "SLUICE_ERR_HTTP_INVALID_HEADER_VALUE",
-            `value of field "${s.slice(ns, ne)}"`,
-          );
-        }
-        if (c !== SP && c !== HTAB) fe = pos + 1;
-        pos++;
+      pos = scanValue(s, pos, valueTable, exact, name);
+      const { start, end } = valueSpan;
+      if (end > start) {
+        value = value.length === 0 ? s.slice(start, end) : `${value} ${s.slice(start, end)}`;
       }
-      if (fe > fs) value = value.length === 0 ? s.slice(fs, fe) : `${value} ${s.slice(fs, fe)}`;
-      pos += 2;
       c = s.charCodeAt(pos);
     }
-    const name = s.slice(ns, ne);
     out.push(name, value);
     if (facts !== null) interpret(name, value, facts, opts);
   }
+}
+
+/** Where the last {@linkcode scanValue} found the value, without surrounding whitespace. */
+const valueSpan = { start: 0, end: 0 };
+
+/**
+ * Checks one field value (or obs-fold continuation) from `pos`, skipping
+ * leading whitespace; records its trimmed span in {@linkcode valueSpan} and
+ * returns the position after its CRLF.
+ */
+function scanValue(
+  s: string,
+  pos: number,
+  table: Uint8Array,
+  exact: boolean,
+  name: string,
+): number {
+  let c: number;
+  while ((c = s.charCodeAt(pos)) === SP || c === HTAB) pos++;
+  const start = pos;
+  let end = pos;
+  for (;;) {
+    c = s.charCodeAt(pos);
+    if (table[c] !== 1) {
+      if (c === CR && s.charCodeAt(pos + 1) === LF) break;
+      if (c >= 0x80 && !exact) throw NEEDS_EXACT_DECODE;
+      throw charError(s, pos, "SLUICE_ERR_HTTP_INVALID_HEADER_VALUE", `value of field "${name}"`);
+    }
+    if (c !== SP && c !== HTAB) end = pos + 1;
+    pos++;
+  }
+  valueSpan.start = start;
+  valueSpan.end = end;
+  return pos + 2;
 }
 
 function interpret(name: string, value: string, facts: FieldFacts, opts: FieldOptions): void {

@@ -2,7 +2,7 @@
 // the head scanner (limits enforced before anything is buffered), body
 // framing, pause/resume and upgrade hand-over.
 
-import { asciiFast, latin1Exact, TOKEN } from "./_abnf.ts";
+import { asciiFast, latin1Exact, TOKEN, view } from "./_abnf.ts";
 import { CHUNK_LAST, ChunkedDecoder } from "./_chunked.ts";
 import {
   type FieldOptions,
@@ -34,11 +34,6 @@ VALUE_ASCII[0x09] = 1;
 const F_NON_ASCII = 1;
 /** The head needs the careful parser (it will name what is wrong, or accept obs-fold leniently). */
 const F_CAREFUL = 2;
-
-/** A view of `n` bytes at `pos` (cheaper than `subarray` on older V8). */
-export function view(bytes: Uint8Array, pos: number, n: number): Uint8Array {
-  return new Uint8Array(bytes.buffer, bytes.byteOffset + pos, n);
-}
 
 function controlError(c: number, where: string): HttpParseError {
   return new HttpParseError(
@@ -105,6 +100,7 @@ export class ParserCore<Head extends RequestHead | ResponseHead> {
 
   #state = S_HEAD;
   #paused = false;
+  #running = false;
   #held: Uint8Array | null = null;
   #eofPending = false;
   #error: unknown = null;
@@ -238,6 +234,8 @@ export class ParserCore<Head extends RequestHead | ResponseHead> {
     if (this.#state === S_UPGRADED) this.#state = this.#afterUpgrade;
     else if (!this.#paused) return;
     this.#paused = false;
+    // From inside a callback: the running loop simply goes on.
+    if (this.#running) return;
     const held = this.#held ?? EMPTY;
     this.#held = null;
     if (this.#state === S_FINISHED || this.#state === S_FAILED) return;
@@ -256,12 +254,15 @@ export class ParserCore<Head extends RequestHead | ResponseHead> {
   }
 
   #guarded(bytes: Uint8Array): void {
+    this.#running = true;
     try {
       this.#run(bytes, 0);
     } catch (err) {
       this.#state = S_FAILED;
       this.#error = err;
       throw err;
+    } finally {
+      this.#running = false;
     }
   }
 

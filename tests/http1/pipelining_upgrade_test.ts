@@ -295,3 +295,44 @@ describe("http1 upgrades", () => {
     assert.deepEqual(events.map((e) => e[0]), ["head", "complete"]);
   });
 });
+
+describe("RequestParser pause() and resume() from inside callbacks", () => {
+  test("RequestParser keeps parsing when a callback pauses and resumes at once", () => {
+    const targets: string[] = [];
+    const parser = new RequestParser({
+      onHead(head) {
+        targets.push(head.target);
+        parser.pause();
+        parser.resume();
+      },
+      onBody() {},
+      onComplete() {},
+    });
+    parser.feed(bytes("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"));
+    assert.deepEqual(targets, ["/a", "/b"]);
+    assert.equal(parser.paused, false);
+    assert.equal(parser.state, "idle");
+  });
+
+  test("RequestParser never nests callbacks when onBody pauses and resumes", () => {
+    let depth = 0;
+    const order: string[] = [];
+    const enter = (name: string) => {
+      assert.equal(depth, 0, `${name} called inside another callback`);
+      order.push(name);
+    };
+    const parser = new RequestParser({
+      onHead: () => enter("head"),
+      onBody() {
+        enter("body");
+        depth++;
+        parser.pause();
+        parser.resume();
+        depth--;
+      },
+      onComplete: () => enter("complete"),
+    });
+    parser.feed(bytes("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi"));
+    assert.deepEqual(order, ["head", "body", "complete"]);
+  });
+});

@@ -228,16 +228,19 @@ export function encodeRequestHead(
   return toBytes(requestLine(method, target, options) + fields.text + CRLF, fields.ascii);
 }
 
-let scratch = new Uint8Array(4096);
+/** Reused for encoding small string bodies; larger ones get their own buffer. */
+const SCRATCH_MAX = 64 * 1024;
+const scratch = new Uint8Array(SCRATCH_MAX);
 
 /** Head + `content-length` + body in one buffer: one write for small messages. */
 function withBody(startLine: string, headers: HeadersInput, body: string | Uint8Array): Uint8Array {
   let bytes: Uint8Array;
-  if (typeof body === "string") {
-    if (scratch.length < body.length * 3) scratch = new Uint8Array(body.length * 3);
+  if (typeof body !== "string") {
+    bytes = body;
+  } else if (body.length * 3 <= SCRATCH_MAX) {
     bytes = scratch.subarray(0, encoder.encodeInto(body, scratch).written);
   } else {
-    bytes = body;
+    bytes = encoder.encode(body);
   }
   const fields = new FieldWriter();
   fields.addAll(headers);

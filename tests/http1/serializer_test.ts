@@ -368,3 +368,16 @@ describe("http1 serializer refuses injection", () => {
     }
   });
 });
+
+describe("encodeResponse() with string bodies", () => {
+  test("encodeResponse() writes small and large string bodies as UTF-8 with the right length", () => {
+    for (const body of ["héllo ✓", "é".repeat(40_000), "x".repeat(200_000)]) {
+      const bytes = encodeResponse(200, {}, body);
+      const text = new TextDecoder().decode(bytes);
+      const split = text.indexOf("\r\n\r\n") + 4;
+      assert.equal(text.slice(split), body);
+      const length = new TextEncoder().encode(body).length;
+      assert.match(text.slice(0, split), new RegExp(`content-length: ${length}\r\n`));
+    }
+  });
+});

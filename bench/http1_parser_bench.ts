@@ -1,17 +1,25 @@
 /**
- * Sluice's `RequestParser` against llhttp, the C parser inside Node, driven
- * through Node's own binding (`HTTPParser` of `node:_http_common`) the way
- * `node:http`'s server drives it. Both parse the same bytes on the same number
- * of "connections" (one parser each, new ones every timed round), and
- * receive the same things per message: method, target, the flat header list,
+ * Sluice's HTTP/1.1 parsers against llhttp, the C parser inside Node, driven
+ * through Node's own binding (`HTTPParser` of `node:_http_common`): requests
+ * through `RequestParser` and llhttp as `node:http`'s server drives it,
+ * responses through `ResponseParser` and llhttp as `node:http`'s client drives
+ * it. Both parse the same bytes on the same number of "connections" (one
+ * parser each, new ones every timed round), and receive the same things per
+ * message: method and target (or status and reason), the flat header list,
  * body chunks, completion.
  *
  * @module
  */
 
 import { createRequire } from "node:module";
-import type { RequestParser as SluiceRequestParser } from "../http1/mod.ts";
-import { corpora, type Corpus } from "./_http1_corpus.ts";
+import type {
+  ParserHandler,
+  RequestHead,
+  RequestParser,
+  ResponseHead,
+  ResponseParser,
+} from "../http1/mod.ts";
+import { corpora, type Corpus, type StartLine } from "./_http1_corpus.ts";
 import type { Batch, Case, Contender, Suite, Unavailable } from "./_suite.ts";
 
 /**
@@ -22,86 +30,144 @@ import type { Batch, Case, Contender, Suite, Unavailable } from "./_suite.ts";
  */
 const CONNECTIONS = 4;
 
-/** What each contender counts (summed over connections), checked after every batch. */
-interface Tally {
+/**
+ * What each contender counts (summed over connections), and the start line of
+ * the last message; checked after every batch.
+ */
+interface Tally extends StartLine {
   messages: number;
   headerFields: number;
   bodyBytes: number;
-  lastMethod: string;
-  lastTarget: string;
 }
 
 function newTally(): Tally {
-  return { messages: 0, headerFields: 0, bodyBytes: 0, lastMethod: "", lastTarget: "" };
+  return {
+    messages: 0,
+    headerFields: 0,
+    bodyBytes: 0,
+    method: "",
+    target: "",
+    status: 0,
+    reason: "",
+  };
 }
 
-/** Throws unless `tally` is exactly `iterations` parses of `corpus`, then resets it. */
+function showStartLine(corpus: Corpus, line: StartLine): string {
+  return corpus.kind === "request"
+    ? `${line.method} ${line.target}`
+    : `${line.status} ${line.reason}`;
+}
+
+/** Throws unless `tally` is exactly `iterations` parses of `corpus`, then resets the counts. */
 function check(who: string, corpus: Corpus, tally: Tally, iterations: number): void {
   const want = [corpus.messages, corpus.headerFields, corpus.bodyBytes].map((n) => n * iterations);
   const got = [tally.messages, tally.headerFields, tally.bodyBytes];
+  const { last } = corpus;
   if (
     got[0] !== want[0] || got[1] !== want[1] || got[2] !== want[2] ||
-    tally.lastMethod !== corpus.lastMethod || tally.lastTarget !== corpus.lastTarget
+    tally.method !== last.method || tally.target !== last.target ||
+    tally.status !== last.status || tally.reason !== last.reason
   ) {
     throw new Error(
       `Cannot trust ${who} on ${corpus.name}: messages/fields/body bytes ${got.join("/")}, ` +
-        `expected ${want.join("/")}; last ${tally.lastMethod} ${tally.lastTarget}`,
+        `expected ${want.join("/")}; last ${showStartLine(corpus, tally)}, ` +
+        `expected ${showStartLine(corpus, last)}`,
     );
   }
   tally.messages = tally.headerFields = tally.bodyBytes = 0;
 }
 
+/** One "connection": a parser with its own handler, fed one whole corpus per call. */
+type Connection = (bytes: Uint8Array) => void;
+
+/** Opens a connection whose parser counts into `tally`. */
+type Connect = (tally: Tally) => Connection;
+
+/** Feeds `corpus` to {@linkcode CONNECTIONS} fresh connections in turn, checking every batch. */
+function contender(who: string, corpus: Corpus, connect: Connect): Contender {
+  return {
+    setup(): Batch {
+      const tally = newTally();
+      const connections = Array.from({ length: CONNECTIONS }, () => connect(tally));
+      const { bytes } = corpus;
+      return (iterations) => {
+        for (let i = 0; i < iterations; i++) connections[i % CONNECTIONS](bytes);
+        check(who, corpus, tally, iterations);
+        return iterations * corpus.messages;
+      };
+    },
+  };
+}
+
 // Sluice --------------------------------------------------------------------
 
-type RequestParserClass = typeof SluiceRequestParser;
-type RequestParserLike = InstanceType<RequestParserClass>;
+interface Http1 {
+  RequestParser: typeof RequestParser;
+  ResponseParser: typeof ResponseParser;
+}
 
 /**
- * The parser, or why it cannot be loaded: while http1/ is being changed, the
- * llhttp rows still run and the Sluice rows say what went wrong.
+ * The parsers, or why they cannot be loaded: while http1/ is being changed,
+ * the llhttp rows still run and the Sluice rows say what went wrong.
  */
-async function loadSluice(): Promise<RequestParserClass | string> {
+async function loadSluice(): Promise<Http1 | string> {
   // Imported at run time so that a broken http1/ fails one contender, not the run.
   const specifier = "../http1/mod.ts";
   try {
-    const mod = await import(specifier) as { RequestParser?: RequestParserClass };
-    return typeof mod.RequestParser === "function"
-      ? mod.RequestParser
-      : "http1/mod.ts does not export RequestParser yet";
+    const mod = await import(specifier) as Partial<Http1>;
+    for (const name of ["RequestParser", "ResponseParser"] as const) {
+      if (typeof mod[name] !== "function") return `http1/mod.ts does not export ${name} yet`;
+    }
+    return mod as Http1;
   } catch (err) {
     return `http1/mod.ts failed to load: ${(err as Error).message}`;
   }
 }
 
-function sluiceContender(RequestParser: RequestParserClass, corpus: Corpus): Contender {
+/** A handler that counts into `tally`; `onStartLine` records what the head's start line says. */
+function tallyHandler<Head extends { headers: string[] }>(
+  tally: Tally,
+  onStartLine: (head: Head) => void,
+): ParserHandler<Head> {
   return {
-    setup(): Batch {
-      const tally = newTally();
-      const parsers: RequestParserLike[] = [];
-      for (let c = 0; c < CONNECTIONS; c++) {
-        parsers.push(
-          new RequestParser({
-            onHead(head) {
-              tally.headerFields += head.headers.length >> 1;
-              tally.lastMethod = head.method;
-              tally.lastTarget = head.target;
-            },
-            onBody(chunk) {
-              tally.bodyBytes += chunk.byteLength;
-            },
-            onComplete() {
-              tally.messages++;
-            },
-          }),
-        );
-      }
-      const { bytes } = corpus;
-      return (iterations) => {
-        for (let i = 0; i < iterations; i++) parsers[i % CONNECTIONS].feed(bytes);
-        check("sluice", corpus, tally, iterations);
-        return iterations * corpus.messages;
-      };
+    onHead(head) {
+      tally.headerFields += head.headers.length >> 1;
+      onStartLine(head);
     },
+    onBody(chunk) {
+      tally.bodyBytes += chunk.byteLength;
+    },
+    onComplete() {
+      tally.messages++;
+    },
+  };
+}
+
+function sluiceConnect(http1: Http1, corpus: Corpus): Connect {
+  if (corpus.kind === "request") {
+    return (tally) => {
+      const parser = new http1.RequestParser(
+        tallyHandler(tally, (head: RequestHead) => {
+          tally.method = head.method;
+          tally.target = head.target;
+        }),
+      );
+      return (bytes) => parser.feed(bytes);
+    };
+  }
+  const responses = corpus.messages;
+  return (tally) => {
+    const parser = new http1.ResponseParser(
+      tallyHandler(tally, (head: ResponseHead) => {
+        tally.status = head.status;
+        tally.reason = head.reason;
+      }),
+    );
+    return (bytes) => {
+      // As a client does: the method of each request sent, queued before its response arrives.
+      for (let m = 0; m < responses; m++) parser.expect("GET");
+      parser.feed(bytes);
+    };
   };
 }
 
@@ -117,6 +183,7 @@ interface HttpParserBinding {
 interface HttpParserClass {
   new (): HttpParserBinding;
   REQUEST: number;
+  RESPONSE: number;
   kOnHeaders: number;
   kOnHeadersComplete: number;
   kOnBody: number;
@@ -142,18 +209,53 @@ function loadLlhttp(): HttpCommon | string {
   }
 }
 
-/** The head `node:http` would build from llhttp's arguments (minus IncomingMessage). */
+/**
+ * The head `node:http` would build from llhttp's arguments (the fields of its
+ * `IncomingMessage`, not the object): `method` on the server side only,
+ * `statusCode` and `statusMessage` on the client side only.
+ */
 interface LlhttpHead {
-  method: string;
-  url: string;
   versionMinor: number;
   headers: string[];
-  keepAlive: boolean;
+  url: string;
   upgrade: boolean;
+  keepAlive: boolean;
+  method: string | null;
+  statusCode: number | null;
+  statusMessage: string | null;
 }
 
-/** A parser set up as lib/_http_common.js's parsersCb and lib/_http_server.js do. */
-function llhttpConnection({ HTTPParser, methods }: HttpCommon, tally: Tally): HttpParserBinding {
+/**
+ * What `node:http` does with a head (`parser.onIncoming`), reduced to
+ * recording its start line. Returns 0 (parse the body), 1 (skip it) or 2
+ * (skip it and hand over the connection).
+ */
+type OnIncoming = (head: LlhttpHead, tally: Tally) => number;
+
+/** lib/_http_server.js's parserOnIncoming: a request always reads its body. */
+const serverOnIncoming: OnIncoming = (head, tally) => {
+  tally.method = head.method ?? "";
+  tally.target = head.url;
+  return 0;
+};
+
+/** lib/_http_client.js's parserOnIncomingClient: 0 for a final response to GET (1 after HEAD). */
+const clientOnIncoming: OnIncoming = (head, tally) => {
+  tally.status = head.statusCode ?? 0;
+  tally.reason = head.statusMessage ?? "";
+  return 0;
+};
+
+/**
+ * A parser set up as lib/_http_common.js's parsersCb does, then initialized
+ * as lib/_http_server.js (`REQUEST`) or lib/_http_client.js (`RESPONSE`) do.
+ */
+function llhttpConnection(
+  { HTTPParser, methods }: HttpCommon,
+  type: number,
+  onIncoming: OnIncoming,
+  tally: Tally,
+): HttpParserBinding {
   const parser = new HTTPParser();
   let pendingHeaders: string[] = [];
   let pendingUrl = "";
@@ -166,10 +268,10 @@ function llhttpConnection({ HTTPParser, methods }: HttpCommon, tally: Tally): Ht
     _versionMajor: number,
     versionMinor: number,
     headers: string[] | undefined,
-    method: number,
+    method: number | undefined,
     url: string | undefined,
-    _statusCode: number,
-    _statusMessage: string,
+    statusCode: number | undefined,
+    statusMessage: string | undefined,
     upgrade: boolean,
     shouldKeepAlive: boolean,
   ) => {
@@ -182,17 +284,23 @@ function llhttpConnection({ HTTPParser, methods }: HttpCommon, tally: Tally): Ht
       pendingUrl = "";
     }
     const head: LlhttpHead = {
-      method: methods[method],
-      url,
       versionMinor,
       headers,
-      keepAlive: shouldKeepAlive,
+      url,
       upgrade,
+      keepAlive: shouldKeepAlive,
+      method: null,
+      statusCode: null,
+      statusMessage: null,
     };
+    if (typeof method === "number") {
+      head.method = methods[method]; // server only
+    } else {
+      head.statusCode = statusCode ?? null; // client only
+      head.statusMessage = statusMessage ?? null;
+    }
     tally.headerFields += head.headers.length >> 1;
-    tally.lastMethod = head.method;
-    tally.lastTarget = head.url;
-    return 0;
+    return onIncoming(head, tally);
   };
   parser[HTTPParser.kOnBody] = (chunk: Uint8Array) => {
     tally.bodyBytes += chunk.byteLength;
@@ -200,27 +308,22 @@ function llhttpConnection({ HTTPParser, methods }: HttpCommon, tally: Tally): Ht
   parser[HTTPParser.kOnMessageComplete] = () => {
     tally.messages++;
   };
-  // Server defaults: no async resource, default max header size, strict.
-  parser.initialize(HTTPParser.REQUEST, {}, 0, 0);
+  // As node:http: no async resource here, default max header size, strict.
+  parser.initialize(type, {}, 0, 0);
   return parser;
 }
 
-function llhttpContender(common: HttpCommon, corpus: Corpus): Contender {
-  return {
-    setup(): Batch {
-      const tally = newTally();
-      const parsers: HttpParserBinding[] = [];
-      for (let c = 0; c < CONNECTIONS; c++) parsers.push(llhttpConnection(common, tally));
-      const { bytes } = corpus;
-      return (iterations) => {
-        for (let i = 0; i < iterations; i++) {
-          const ret = parsers[i % CONNECTIONS].execute(bytes);
-          if (typeof ret !== "number") throw ret;
-        }
-        check("llhttp", corpus, tally, iterations);
-        return iterations * corpus.messages;
-      };
-    },
+function llhttpConnect(common: HttpCommon, corpus: Corpus): Connect {
+  const { HTTPParser } = common;
+  const [type, onIncoming] = corpus.kind === "request"
+    ? [HTTPParser.REQUEST, serverOnIncoming]
+    : [HTTPParser.RESPONSE, clientOnIncoming];
+  return (tally) => {
+    const parser = llhttpConnection(common, type, onIncoming, tally);
+    return (bytes) => {
+      const ret = parser.execute(bytes);
+      if (typeof ret !== "number") throw ret;
+    };
   };
 }
 
@@ -231,8 +334,12 @@ const llhttp = loadLlhttp();
 
 function caseOf(corpus: Corpus): Case {
   const contenders: Record<string, Contender | Unavailable> = {
-    sluice: typeof sluice === "string" ? { unavailable: sluice } : sluiceContender(sluice, corpus),
-    llhttp: typeof llhttp === "string" ? { unavailable: llhttp } : llhttpContender(llhttp, corpus),
+    sluice: typeof sluice === "string"
+      ? { unavailable: sluice }
+      : contender("sluice", corpus, sluiceConnect(sluice, corpus)),
+    llhttp: typeof llhttp === "string"
+      ? { unavailable: llhttp }
+      : contender("llhttp", corpus, llhttpConnect(llhttp, corpus)),
   };
   return {
     name: corpus.name,
@@ -243,9 +350,10 @@ function caseOf(corpus: Corpus): Case {
   };
 }
 
-/** HTTP/1.1 request parsing: Sluice vs llhttp (Node's binding). */
+/** HTTP/1.1 request and response parsing: Sluice vs llhttp (Node's binding). */
 export const suite: Suite = {
   name: "http1_parser",
-  description: "Sluice RequestParser vs HTTPParser of node:_http_common (llhttp on Node)",
+  description:
+    "Sluice RequestParser/ResponseParser vs HTTPParser of node:_http_common (llhttp on Node)",
   cases: corpora.map(caseOf),
 };

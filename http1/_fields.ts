@@ -275,6 +275,15 @@ function equalsAt(s: string, start: number, lower: string): boolean {
 
 function connectionTokens(value: string, facts: FieldFacts): void {
   const n = value.length;
+  // The two values nearly every message carries, without the list walk.
+  if (n === 10 && equalsAt(value, 0, "keep-alive")) {
+    facts.connectionKeepAlive = true;
+    return;
+  }
+  if (n === 5 && equalsAt(value, 0, "close")) {
+    facts.connectionClose = true;
+    return;
+  }
   let i = 0;
   while (i < n) {
     let c = value.charCodeAt(i);

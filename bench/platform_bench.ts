@@ -283,8 +283,8 @@ interface ResponseKind {
 /**
  * The contenders of one response case. The three response cases share these
  * loops, so their call of `make` or `plain` sees up to three functions
- * (checked: running one case alone changes its figures by no more than the
- * spread of its rounds).
+ * (checked: running response-json alone moves its figures by no more than
+ * rerunning it does, ≤ 5 % on Node 20 and ≤ 15 % on Bun).
  */
 function responseCase(kind: ResponseKind): Case {
   const { make, plain, body } = kind;

@@ -1,0 +1,526 @@
+/**
+ * The transport of {@linkcode ./transport.ts} over `node:net` and `node:tls`:
+ * TCP, Unix domain sockets, TLS with ALPN, and sockets adopted from a file
+ * descriptor. It runs on Node, and on Deno and Bun through their `node:net`
+ * compatibility (the tests run it on all three).
+ *
+ * @example Echo server on a random loopback port
+ * ```ts
+ * import { nodeTransport } from "@sluice/http/adapters/node";
+ * import assert from "node:assert/strict";
+ *
+ * const listener = await nodeTransport.listen({ hostname: "127.0.0.1", port: 0 }, (conn) => {
+ *   conn.start({
+ *     data: (chunk) => conn.write(chunk),
+ *     end: () => conn.end(),
+ *     drain: () => {},
+ *     close: () => {},
+ *   });
+ * });
+ * assert.ok(listener.address.transport === "tcp" && listener.address.port > 0);
+ * await listener.close();
+ * ```
+ *
+ * @module
+ */
+
+import { connect, createServer as createNetServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
+import { lstat, unlink } from "node:fs/promises";
+import { Buffer } from "node:buffer";
+import process from "node:process";
+// Node's timers everywhere: Deno's global setTimeout returns a number, with no unref().
+import { setTimeout } from "node:timers";
+import {
+  type Address,
+  type Conn,
+  type ConnEvents,
+  type Listener,
+  ListenError,
+  type ListenOptions,
+  type ServerTransport,
+  type TlsInfo,
+} from "./transport.ts";
+
+export type {
+  Address,
+  Conn,
+  ConnEvents,
+  Listener,
+  ListenErrorCode,
+  ListenOptions,
+  ListenTlsOptions,
+  ServerTransport,
+  TlsInfo,
+} from "./transport.ts";
+export { ListenError } from "./transport.ts";
+export { SluiceError } from "../util/errors.ts";
+
+/** How long the check for a live process behind an existing Unix socket file may take. */
+const STALE_PROBE_MS = 1000;
+
+/**
+ * Whether `listen({ reusePort })` works here. Node added the option in 22.12
+ * and 23.1 and silently ignores it before; Deno and Bun report a recent Node
+ * version and honour it (a test pins both).
+ */
+function reusePortSupported(): boolean {
+  const [major, minor] = process.versions.node.split(".").map(Number);
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+}
+
+function tcpAddress(hostname: string | undefined, port: number | undefined): Address {
+  // Unknown when the peer reset the connection before it was accepted.
+  if (hostname === undefined || port === undefined) {
+    return { transport: "tcp", hostname: "", port: 0, family: "IPv4" };
+  }
+  return { transport: "tcp", hostname, port, family: hostname.includes(":") ? "IPv6" : "IPv4" };
+}
+
+/** PEM text or bytes as `node:tls` wants them (a Buffer over the same bytes, no copy). */
+function pem(value: string | Uint8Array): string | Buffer {
+  return typeof value === "string"
+    ? value
+    : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+/** A `net.Socket` (or `tls.TLSSocket`) behind the {@linkcode Conn} contract. */
+class NodeConn implements Conn {
+  readonly localAddress: Address;
+  readonly remoteAddress: Address;
+  readonly tls: TlsInfo | null;
+  #socket: Socket;
+  #events: ConnEvents | null = null;
+  #error: Error | null = null;
+  #paused = false;
+  /** `end()` or `destroy()` was called, or the socket closed: writes are dropped. */
+  #done = false;
+  #closed = false;
+
+  /** `requestCert` is `null` for a plain connection, else whether the listener asked for one. */
+  constructor(socket: Socket, unixPath: string | null, requestCert: boolean | null) {
+    this.#socket = socket;
+    if (unixPath === null) {
+      this.localAddress = tcpAddress(socket.localAddress, socket.localPort);
+      this.remoteAddress = tcpAddress(socket.remoteAddress, socket.remotePort);
+    } else {
+      this.localAddress = { transport: "unix", path: unixPath };
+      this.remoteAddress = { transport: "unix", path: "" };
+    }
+    this.tls = requestCert === null ? null : tlsInfo(socket as TLSSocket, requestCert);
+    // Listened to from the start: an error before start() must not crash the process.
+    socket.on("error", (error: Error) => {
+      this.#error ??= error;
+    });
+    socket.once("close", () => this.#onClose());
+  }
+
+  start(events: ConnEvents): void {
+    if (this.#events !== null) throw new TypeError("Cannot start a connection twice");
+    this.#events = events;
+    if (this.#closed) {
+      queueMicrotask(() => events.close(this.#error));
+      return;
+    }
+    const socket = this.#socket;
+    // A paused stream stays paused when a "data" listener is added.
+    if (this.#paused) socket.pause();
+    socket.on("data", (chunk: Uint8Array) => {
+      try {
+        events.data(chunk);
+      } catch (error) {
+        this.destroy(asError(error));
+      }
+    });
+    socket.on("end", () => this.#call(events.end));
+    socket.on("drain", () => this.#call(events.drain));
+    if (!this.#paused) socket.resume();
+  }
+
+  pause(): void {
+    this.#paused = true;
+    if (!this.#closed) this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    if (this.#events !== null && !this.#closed) this.#socket.resume();
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.#done || this.#socket.destroyed) return false;
+    return this.#socket.write(chunk);
+  }
+
+  get bufferedAmount(): number {
+    return this.#closed ? 0 : this.#socket.writableLength;
+  }
+
+  end(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#socket.end();
+  }
+
+  destroy(error?: Error): void {
+    if (this.#closed) return;
+    this.#done = true;
+    if (error !== undefined) this.#error ??= error;
+    // Without the error: it is reported through close(), not as an "error" event.
+    this.#socket.destroy();
+  }
+
+  setNoDelay(noDelay: boolean): void {
+    if (!this.#closed) this.#socket.setNoDelay(noDelay);
+  }
+
+  #call(callback: () => void): void {
+    try {
+      callback.call(this.#events);
+    } catch (error) {
+      this.destroy(asError(error));
+    }
+  }
+
+  #onClose(): void {
+    this.#closed = true;
+    this.#done = true;
+    this.#events?.close(this.#error);
+  }
+}
+
+function tlsInfo(socket: TLSSocket, requestCert: boolean): TlsInfo {
+  return {
+    protocol: socket.getProtocol() ?? null,
+    alpnProtocol: typeof socket.alpnProtocol === "string" ? socket.alpnProtocol : null,
+    servername: typeof socket.servername === "string" && socket.servername !== ""
+      ? socket.servername
+      : null,
+    // Deno says `true` when no certificate was asked for.
+    authorized: requestCert && socket.authorized === true,
+  };
+}
+
+/** A listening `net.Server` behind the {@linkcode Listener} contract. */
+class NodeListener implements Listener {
+  readonly address: Address;
+  #server: Server;
+  #socketFile: { path: string; ino: number; dev: number } | null;
+  #closing: Promise<void> | null = null;
+
+  constructor(
+    server: Server,
+    address: Address,
+    socketFile: { path: string; ino: number; dev: number } | null,
+  ) {
+    this.#server = server;
+    this.address = address;
+    this.#socketFile = socketFile;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      // server.close()'s callback waits for every connection; the listening
+      // socket itself is closed by the time the call returns.
+      this.#server.close();
+      setTimeout(() => resolve(this.#removeSocketFile()), 0);
+    });
+    return this.#closing;
+  }
+
+  /** Removes our socket file unless someone else's now has the path (same inode only). */
+  async #removeSocketFile(): Promise<void> {
+    const file = this.#socketFile;
+    if (file === null) return;
+    try {
+      const info = await lstat(file.path);
+      if (info.isSocket() && info.ino === file.ino && info.dev === file.dev) {
+        await unlink(file.path);
+      }
+    } catch {
+      // Already gone (Node's libuv unlinks it on close).
+    }
+  }
+}
+
+/** Where `options` point, as text for messages, validated. */
+function describe(options: ListenOptions): string {
+  const { hostname, port, path, fd, backlog, reusePort, tls } = options;
+  if (backlog !== undefined && !(Number.isInteger(backlog) && backlog > 0)) {
+    throw new RangeError(`Cannot listen: backlog must be a positive integer, got ${backlog}`);
+  }
+  if (tls !== undefined && (tls.cert === undefined || tls.key === undefined)) {
+    throw new TypeError("Cannot listen with TLS: tls.cert and tls.key are both required");
+  }
+  if (fd !== undefined) {
+    if (hostname !== undefined || port !== undefined || path !== undefined || reusePort) {
+      throw new TypeError(
+        "Cannot listen: fd adopts a bound socket, so hostname, port, path and reusePort do not apply",
+      );
+    }
+    if (!(Number.isInteger(fd) && fd >= 0)) {
+      throw new RangeError(`Cannot listen: fd must be a non-negative integer, got ${fd}`);
+    }
+    return `fd ${fd}`;
+  }
+  if (path !== undefined) {
+    if (hostname !== undefined || port !== undefined || reusePort) {
+      throw new TypeError(
+        "Cannot listen: path is a Unix socket, so hostname, port and reusePort do not apply",
+      );
+    }
+    if (typeof path !== "string" || path === "") {
+      throw new TypeError("Cannot listen: path must be a non-empty string");
+    }
+    return `unix:${path}`;
+  }
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    throw new RangeError(`Cannot listen: port must be an integer in 0-65535, got ${port}`);
+  }
+  const host = hostname ?? "0.0.0.0";
+  return host.includes(":") ? `[${host}]:${port ?? 0}` : `${host}:${port ?? 0}`;
+}
+
+const REASONS: Record<string, string> = {
+  EADDRINUSE: "the address is already in use",
+  EACCES: "permission denied",
+  EADDRNOTAVAIL: "the address is not available on this host",
+  ENOTFOUND: "the hostname does not resolve",
+  EINVAL: "invalid argument",
+  EBADF: "not an open file descriptor",
+  ENOTSOCK: "not a socket",
+};
+
+function toListenError(error: unknown, where: string, reusePort: boolean): ListenError {
+  if (error instanceof ListenError) return error;
+  const syscallCode = typeof (error as { code?: unknown })?.code === "string"
+    ? (error as { code: string }).code
+    : null;
+  const message = asError(error).message;
+  if (reusePort && (syscallCode === "ENOTSUP" || syscallCode === "EOPNOTSUPP")) {
+    return new ListenError(
+      "SLUICE_ERR_LISTEN_UNSUPPORTED",
+      `Cannot listen on ${where} with reusePort: this platform has no SO_REUSEPORT (${message})`,
+      { address: where, syscallCode, cause: error },
+    );
+  }
+  const reason = syscallCode === "EINVAL" && where.startsWith("fd ")
+    ? "not a listening socket (EINVAL)"
+    : syscallCode !== null && syscallCode in REASONS
+    ? `${REASONS[syscallCode]} (${syscallCode})`
+    : message;
+  return new ListenError("SLUICE_ERR_LISTEN", `Cannot listen on ${where}: ${reason}`, {
+    address: where,
+    syscallCode,
+    cause: error,
+  });
+}
+
+/** Whether something accepts connections on the Unix socket at `path` (bounded by a timer). */
+function acceptsConnections(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ path });
+    const done = (alive: boolean) => {
+      clearTimeout(timer);
+      resolve(alive);
+    };
+    // Slow to answer is not proof of death: keep the file.
+    const timer = setTimeout(() => {
+      socket.destroy();
+      done(true);
+    }, STALE_PROBE_MS);
+    socket.once("connect", () => {
+      // Hang up politely: whoever listens there gets an EOF, not a reset.
+      socket.resume();
+      socket.end();
+      setTimeout(() => socket.destroy(), STALE_PROBE_MS).unref();
+      done(true);
+    });
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      socket.destroy();
+      done(error.code !== "ECONNREFUSED" && error.code !== "ENOENT");
+    });
+  });
+}
+
+/**
+ * Clears the way for a Unix socket at `path`: a socket file nobody accepts on
+ * (left by a process that died) is removed; anything else stays and fails.
+ */
+async function removeStaleSocket(path: string, where: string): Promise<void> {
+  let info;
+  try {
+    info = await lstat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw toListenError(error, where, false);
+  }
+  const inUse = (reason: string) =>
+    new ListenError("SLUICE_ERR_LISTEN", `Cannot listen on ${where}: ${reason} (EADDRINUSE)`, {
+      address: where,
+      syscallCode: "EADDRINUSE",
+    });
+  if (!info.isSocket()) throw inUse("a file that is not a socket is in the way");
+  if (await acceptsConnections(path)) throw inUse("another process listens on it");
+  try {
+    await unlink(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
+      throw toListenError(error, where, false);
+    }
+  }
+}
+
+function listenerAddress(server: Server, unixPath: string | null): Address {
+  const address = server.address();
+  if (address !== null && typeof address === "object" && typeof address.port === "number") {
+    return tcpAddress(address.address, address.port);
+  }
+  // A Unix socket. Adopted from a file descriptor, its path is unknown: Node
+  // and Deno say `null`, Bun `{}`.
+  return { transport: "unix", path: unixPath ?? (typeof address === "string" ? address : "") };
+}
+
+/**
+ * {@linkcode ServerTransport} over `node:net` and `node:tls`. Use the shared
+ * instance {@linkcode nodeTransport}; the class exists for `instanceof` and
+ * for subclasses in tests.
+ *
+ * Behaviour worth knowing: every accepted socket is half-open capable
+ * (`allowHalfOpen`), so a peer's EOF is reported with `end()` and our side
+ * stays writable; plain TCP and Unix sockets are accepted paused
+ * (`pauseOnConnect`) and read nothing before `start()`; TLS sockets are handed
+ * over after the handshake, with at most one TLS record buffered before
+ * `start()`.
+ *
+ * @example Listen on a Unix socket
+ * ```ts
+ * import { NodeTransport } from "@sluice/http/adapters/node";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import assert from "node:assert/strict";
+ *
+ * const path = join(mkdtempSync(join(tmpdir(), "sluice-")), "app.sock");
+ * const listener = await new NodeTransport().listen({ path }, (conn) => conn.destroy());
+ * assert.deepEqual(listener.address, { transport: "unix", path });
+ * await listener.close();
+ * ```
+ */
+export class NodeTransport implements ServerTransport {
+  /**
+   * Starts listening; see {@linkcode ServerTransport.listen}.
+   *
+   * @param options Where and how to listen.
+   * @param onConn Gets each accepted connection, not yet reading.
+   * @param onError Gets accept and TLS handshake errors; the listener keeps going.
+   * @returns The listener, once the socket listens.
+   */
+  async listen(
+    options: ListenOptions,
+    onConn: (conn: Conn) => void,
+    onError?: (error: Error) => void,
+  ): Promise<Listener> {
+    const where = describe(options);
+    const reusePort = options.reusePort === true;
+    if (reusePort && !reusePortSupported()) {
+      throw new ListenError(
+        "SLUICE_ERR_LISTEN_UNSUPPORTED",
+        `Cannot listen on ${where} with reusePort: Node ${process.versions.node} ignores it ` +
+          "(node:net has it from Node 22.12 and 23.1); use workers with node:cluster instead",
+        { address: where },
+      );
+    }
+    const unixPath = options.path ?? null;
+    const fileBacked = unixPath !== null && !unixPath.startsWith("\0");
+    if (fileBacked) await removeStaleSocket(unixPath, where);
+
+    const { tls } = options;
+    const secure = tls !== undefined;
+    const server: Server = secure
+      ? createTlsServer({
+        cert: pem(tls.cert),
+        key: pem(tls.key),
+        ca: tls.ca === undefined ? undefined : pem(tls.ca),
+        ALPNProtocols: tls.alpnProtocols,
+        requestCert: tls.requestCert === true,
+        rejectUnauthorized: false,
+        allowHalfOpen: true,
+      })
+      : createNetServer({ allowHalfOpen: true, pauseOnConnect: true });
+    // The Unix path connections report, or null for TCP; known for sure once
+    // listening (an adopted fd may be either), which is before any accept.
+    let connPath = unixPath;
+    server.on(secure ? "secureConnection" : "connection", (socket: Socket) => {
+      onConn(new NodeConn(socket, connPath, secure ? tls.requestCert === true : null));
+    });
+    if (secure) server.on("tlsClientError", (error: Error) => onError?.(error));
+
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(
+          options.fd !== undefined
+            ? { fd: options.fd, backlog: options.backlog }
+            : unixPath !== null
+            ? { path: unixPath, backlog: options.backlog }
+            : {
+              host: options.hostname ?? "0.0.0.0",
+              port: options.port ?? 0,
+              backlog: options.backlog,
+              ...(reusePort ? { reusePort: true } : {}),
+            },
+          () => {
+            server.off("error", reject);
+            resolve();
+          },
+        );
+      });
+    } catch (error) {
+      server.close();
+      throw toListenError(error, where, reusePort);
+    }
+    server.on("error", (error: Error) => onError?.(error));
+
+    const address = listenerAddress(server, unixPath);
+    connPath = address.transport === "unix" ? address.path : null;
+    let socketFile = null;
+    if (fileBacked) {
+      const info = await lstat(unixPath).catch(() => null);
+      if (info !== null) socketFile = { path: unixPath, ino: info.ino, dev: info.dev };
+    }
+    return new NodeListener(server, address, socketFile);
+  }
+}
+
+/**
+ * The {@linkcode ServerTransport} of Node's `node:net` and `node:tls`.
+ *
+ * @example Serve one answer per connection
+ * ```ts
+ * import { nodeTransport } from "@sluice/http/adapters/node";
+ * import { connect } from "node:net";
+ * import assert from "node:assert/strict";
+ *
+ * const listener = await nodeTransport.listen({ hostname: "127.0.0.1", port: 0 }, (conn) => {
+ *   conn.start({ data() {}, end: () => conn.end(), drain() {}, close() {} });
+ *   conn.write(new TextEncoder().encode("hi"));
+ *   conn.end();
+ * });
+ * const port = listener.address.transport === "tcp" ? listener.address.port : 0;
+ * const reply = await new Promise<string>((resolve) => {
+ *   let text = "";
+ *   const socket = connect(port, "127.0.0.1");
+ *   socket.on("data", (chunk) => (text += chunk));
+ *   socket.on("end", () => socket.end());
+ *   socket.on("close", () => resolve(text));
+ * });
+ * assert.equal(reply, "hi");
+ * await listener.close();
+ * ```
+ */
+export const nodeTransport: NodeTransport = new NodeTransport();

@@ -93,6 +93,25 @@ const CHROME_UA =
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) " +
   "Chrome/131.0.0.0 Safari/537.36";
 
+/** The 12 fields of a Chrome page navigation, in wire case and order. */
+export const BROWSER_FIELDS: readonly (readonly [string, string])[] = [
+  ["Host", "shop.example.com"],
+  ["Connection", "keep-alive"],
+  ["Upgrade-Insecure-Requests", "1"],
+  ["User-Agent", CHROME_UA],
+  [
+    "Accept",
+    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
+  ],
+  ["Sec-Fetch-Site", "same-origin"],
+  ["Sec-Fetch-Mode", "navigate"],
+  ["Sec-Fetch-Dest", "document"],
+  ["Referer", "https://shop.example.com/shoes"],
+  ["Accept-Encoding", "gzip, deflate, br, zstd"],
+  ["Accept-Language", "en-US,en;q=0.9"],
+  ["Cookie", "sid=8f2c1e9a4b7d; theme=dark"],
+];
+
 /** (a) A Chrome navigation: 12 header fields, 572 bytes. */
 export const browserGet: Corpus = build(
   "request",
@@ -100,23 +119,7 @@ export const browserGet: Corpus = build(
   "Chrome page navigation GET, 12 header fields",
   [{
     startLine: "GET /shoes/running?size=42 HTTP/1.1",
-    fields: [
-      ["Host", "shop.example.com"],
-      ["Connection", "keep-alive"],
-      ["Upgrade-Insecure-Requests", "1"],
-      ["User-Agent", CHROME_UA],
-      [
-        "Accept",
-        "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
-      ],
-      ["Sec-Fetch-Site", "same-origin"],
-      ["Sec-Fetch-Mode", "navigate"],
-      ["Sec-Fetch-Dest", "document"],
-      ["Referer", "https://shop.example.com/shoes"],
-      ["Accept-Encoding", "gzip, deflate, br, zstd"],
-      ["Accept-Language", "en-US,en;q=0.9"],
-      ["Cookie", "sid=8f2c1e9a4b7d; theme=dark"],
-    ],
+    fields: BROWSER_FIELDS.map(([name, value]): [string, string] => [name, value]),
   }],
 );
 

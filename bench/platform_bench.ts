@@ -15,37 +15,24 @@
  * @module
  */
 
+import { BROWSER_FIELDS } from "./_http1_corpus.ts";
 import type { Batch, Case, Contender, Suite } from "./_suite.ts";
 
 // Inputs --------------------------------------------------------------------
 
 const URL_STRING = "http://127.0.0.1:8080/path?q=1";
 
-const CHROME_UA =
-  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) " +
-  "Chrome/131.0.0.0 Safari/537.36";
-
 /**
- * The 12 fields of a Chrome page navigation, in wire case, as a parser hands
- * them over (the same as bench/_http1_corpus.ts's browser-get).
+ * The 12 fields of bench/_http1_corpus.ts's browser-get, with `Host` and
+ * `Referer` pointing at the local server, as a parser hands them over.
  */
-const BROWSER_HEADERS: [string, string][] = [
-  ["Host", "127.0.0.1:8080"],
-  ["Connection", "keep-alive"],
-  ["Upgrade-Insecure-Requests", "1"],
-  ["User-Agent", CHROME_UA],
-  [
-    "Accept",
-    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
-  ],
-  ["Sec-Fetch-Site", "same-origin"],
-  ["Sec-Fetch-Mode", "navigate"],
-  ["Sec-Fetch-Dest", "document"],
-  ["Referer", "http://127.0.0.1:8080/"],
-  ["Accept-Encoding", "gzip, deflate, br, zstd"],
-  ["Accept-Language", "en-US,en;q=0.9"],
-  ["Cookie", "sid=8f2c1e9a4b7d; theme=dark"],
-];
+const BROWSER_HEADERS: [string, string][] = BROWSER_FIELDS.map(([name, value]): [string, string] =>
+  name === "Host"
+    ? [name, "127.0.0.1:8080"]
+    : name === "Referer"
+    ? [name, "http://127.0.0.1:8080/"]
+    : [name, value]
+);
 
 /** One 64-byte request body chunk (ASCII JSON). */
 const POST_BODY = '{"sku":"RUN-4471","qty":2,"size":42,"gift":false,"note":"hello"}';

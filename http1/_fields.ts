@@ -22,6 +22,8 @@ export const NEEDS_EXACT_DECODE: unique symbol = Symbol("needs exact decode");
 
 /** The framing and connection facts gathered from one head's fields. */
 export class FieldFacts {
+  /** Request heads check Host; responses ignore it. */
+  request = true;
   hostCount = 0;
   host: string | null = null;
   contentLength = -1;
@@ -32,7 +34,8 @@ export class FieldFacts {
   hasUpgrade = false;
   expectContinue = false;
 
-  reset(): void {
+  reset(request: boolean): void {
+    this.request = request;
     this.hostCount = 0;
     this.host = null;
     this.contentLength = -1;
@@ -226,7 +229,7 @@ function scanValue(
 function interpret(name: string, value: string, facts: FieldFacts, opts: FieldOptions): void {
   switch (name.length) {
     case 4:
-      if (equalsName(name, "host")) {
+      if (facts.request && equalsName(name, "host")) {
         if (++facts.hostCount > 1) {
           throw new HttpParseError(
             "SLUICE_ERR_HTTP_DUPLICATE_HOST",
@@ -242,7 +245,8 @@ function interpret(name: string, value: string, facts: FieldFacts, opts: FieldOp
       }
       return;
     case 7:
-      if (equalsName(name, "upgrade")) facts.hasUpgrade = true;
+      // An empty Upgrade names no protocol: nothing to switch to.
+      if (value.length > 0 && equalsName(name, "upgrade")) facts.hasUpgrade = true;
       return;
     case 10:
       if (equalsName(name, "connection")) connectionTokens(value, facts);
@@ -284,16 +288,16 @@ function connectionTokens(value: string, facts: FieldFacts): void {
     facts.connectionClose = true;
     return;
   }
+  // #element = token, separated by commas with optional whitespace (RFC 9110 §5.6.1).
   let i = 0;
   while (i < n) {
-    let c = value.charCodeAt(i);
-    if (c === 0x2c || c === SP || c === HTAB) {
-      i++;
-      continue;
-    }
-    const start = i;
-    while (i < n && (c = value.charCodeAt(i)) !== 0x2c && c !== SP && c !== HTAB) i++;
-    switch (i - start) {
+    let start = i;
+    while (i < n && value.charCodeAt(i) !== 0x2c) i++;
+    let end = i++;
+    let c: number;
+    while (start < end && ((c = value.charCodeAt(start)) === SP || c === HTAB)) start++;
+    while (end > start && ((c = value.charCodeAt(end - 1)) === SP || c === HTAB)) end--;
+    switch (end - start) {
       case 5:
         if (equalsAt(value, start, "close")) facts.connectionClose = true;
         break;
@@ -376,6 +380,13 @@ export function checkTransferEncoding(value: string, request: boolean): boolean 
       .toLowerCase();
     if (coding === "") continue; // empty list elements are ignored (RFC 9110 §5.6.1.2)
     if (coding === "chunked") {
+      if (semi !== -1) {
+        // chunked defines no parameters (RFC 9112 §7.1): framing must not be ambiguous.
+        throw new HttpParseError(
+          "SLUICE_ERR_HTTP_INVALID_TRANSFER_ENCODING",
+          `Cannot accept Transfer-Encoding "${value}": chunked takes no parameters`,
+        );
+      }
       if (chunkedSeen) {
         throw new HttpParseError(
           "SLUICE_ERR_HTTP_INVALID_TRANSFER_ENCODING",
@@ -385,6 +396,12 @@ export function checkTransferEncoding(value: string, request: boolean): boolean 
       chunkedSeen = true;
     } else if (other === "") other = coding;
     last = coding;
+  }
+  if (last === "") {
+    throw new HttpParseError(
+      "SLUICE_ERR_HTTP_INVALID_TRANSFER_ENCODING",
+      "Cannot accept an empty Transfer-Encoding: it names no coding",
+    );
   }
   if (last !== "chunked" && request) {
     throw new HttpParseError(

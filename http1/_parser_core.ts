@@ -199,7 +199,12 @@ export class ParserCore<Head extends RequestHead | ResponseHead> {
     }
     switch (this.#state) {
       case S_HEAD:
-        if (this.#bufLen > this.#hs) break;
+        // Nothing, or only the CR of an empty line, is no message.
+        if (
+          this.#bufLen > this.#hs && !(this.#bufLen - this.#hs === 1 && this.#buf[this.#hs] === CR)
+        ) {
+          break;
+        }
         this.#state = S_FINISHED;
         return;
       case S_CLOSE:
@@ -341,7 +346,7 @@ export class ParserCore<Head extends RequestHead | ResponseHead> {
     if (this.#bufLen === 0) {
       this.#hs = this.#ls = this.#sf = pos;
       this.#lines = 0;
-      this.#skipped = 0;
+      // #skipped is kept: empty lines before a start line count across feeds.
       this.#inName = this.#state === S_TRAILERS;
       this.#flags = 0;
       const end = this.#scan(bytes, len);

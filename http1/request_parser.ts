@@ -152,7 +152,7 @@ function parseRequestHead(
   exact: boolean,
   fieldOptions: FieldOptions,
 ): RequestHead {
-  facts.reset();
+  facts.reset(true);
   let headers: string[];
   if (lines !== null) {
     const lineEnd = lines.start + lines.marks[1];

@@ -169,7 +169,7 @@ function parseResponseHead(
 ): ResponseHead {
   const pos = parseStatusLine(text, exact);
   const { versionMinor, status, reason } = statusLine;
-  facts.reset();
+  facts.reset(false);
   let headers: string[];
   if (lines !== null) {
     headers = parseFieldsFast(text, 1, lines, facts, fieldOptions);
@@ -197,6 +197,8 @@ function parseResponseHead(
   } else if (facts.transferEncoding !== null) {
     checkTransferEncoding(facts.transferEncoding, false);
     framing = "chunked";
+    // RFC 9112 §6.1: after an HTTP/1.0 message with Transfer-Encoding, close.
+    if (versionMinor === 0) keepAlive = false;
   } else if (facts.contentLength !== -1) {
     framing = "length";
     contentLength = facts.contentLength;

@@ -810,4 +810,53 @@ export const REQUEST_CASES: readonly ParseCase[] = [
     events: [["head", { target: "/" }], done],
     error: "SLUICE_ERR_HTTP_INCOMPLETE_MESSAGE",
   },
+  // Found by differential fuzzing against llhttp (RFC 9110 §5.6.1, §7.8; RFC 9112 §2.2, §7.1).
+  {
+    name: "counts empty lines before the request line across feeds",
+    input: "\r\n".repeat(4096) + "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    error: "SLUICE_ERR_HTTP_REQUEST_LINE_TOO_LONG",
+  },
+  {
+    name: "accepts a few empty lines before the request line",
+    input: "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    events: [["head", { method: "GET", target: "/" }], done],
+  },
+  {
+    name: "rejects parameters on the chunked coding",
+    input: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;q=1\r\n\r\n0\r\n\r\n",
+    error: "SLUICE_ERR_HTTP_INVALID_TRANSFER_ENCODING",
+  },
+  {
+    name: "rejects an empty parameter list on the chunked coding",
+    input: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;\r\n\r\n0\r\n\r\n",
+    error: "SLUICE_ERR_HTTP_INVALID_TRANSFER_ENCODING",
+  },
+  {
+    name: "does not upgrade on an empty Upgrade field",
+    input: "GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade:\r\n\r\n",
+    events: [["head", { upgrade: false, keepAlive: true }], done],
+    state: "idle",
+  },
+  {
+    name: "reads Connection as comma-separated elements, not words",
+    input: "GET / HTTP/1.1\r\nHost: a\r\nConnection: a close\r\n\r\n",
+    events: [["head", { keepAlive: true }], done],
+  },
+  {
+    name: "reads close among other Connection elements with whitespace",
+    input: "GET / HTTP/1.1\r\nHost: a\r\nConnection: foo ,\t close ,bar\r\n\r\n",
+    events: [["head", { keepAlive: false }], done],
+    state: "finished",
+  },
+  {
+    name: "does not read keep-alive inside a longer HTTP/1.0 Connection element",
+    input: "GET / HTTP/1.0\r\nConnection: keep-alive 7\r\n\r\n",
+    events: [["head", { keepAlive: false }], done],
+    state: "finished",
+  },
+  {
+    name: "treats a lone CR before EOF between messages as no message",
+    input: "GET / HTTP/1.1\r\nHost: a\r\n\r\n\r",
+    events: [["head", { target: "/" }], done],
+  },
 ];

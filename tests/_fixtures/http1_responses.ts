@@ -412,4 +412,30 @@ export const RESPONSE_CASES: readonly ParseCase[] = [
     events: [["head", { framing: "chunked" }], ["body", "hello"]],
     error: "SLUICE_ERR_HTTP_INCOMPLETE_MESSAGE",
   },
+  // Found by differential fuzzing against llhttp (RFC 9110 §7.2; RFC 9112 §6.1, §7.1).
+  {
+    name: "accepts two Host fields in a response (Host is a request field)",
+    input: "HTTP/1.1 200 OK\r\nHost: a\r\nHost: b\r\nContent-Length: 0\r\n\r\n",
+    events: [
+      ["head", { status: 200, headers: ["Host", "a", "Host", "b", "Content-Length", "0"] }],
+      done,
+    ],
+  },
+  {
+    name: "rejects parameters on the chunked coding of a response",
+    input: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked;x=1\r\n\r\n0\r\n\r\n",
+    error: "SLUICE_ERR_HTTP_INVALID_TRANSFER_ENCODING",
+  },
+  {
+    name: "rejects an empty Transfer-Encoding in a response",
+    input: "HTTP/1.1 200 OK\r\nTransfer-Encoding: \r\n\r\n",
+    error: "SLUICE_ERR_HTTP_INVALID_TRANSFER_ENCODING",
+  },
+  {
+    name: "closes after an HTTP/1.0 chunked response even with keep-alive",
+    input:
+      "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    events: [["head", { framing: "chunked", keepAlive: false }], done],
+    state: "finished",
+  },
 ];

@@ -1,0 +1,31 @@
+/**
+ * Sluice's contender for ../shared/bench's server runs: `GET /` →
+ * "Hello, World!" (text/plain), `GET /json` → {"message":"Hello, World!"},
+ * else 404, on 127.0.0.1:$PORT, through the default path of the runtime it
+ * runs on (or `ENGINE=sluice|native`).
+ *
+ *   PORT=8080 node --import tsx bench/servers/sluice_server.ts
+ *   PORT=8080 deno run -A bench/servers/sluice_server.ts
+ *   PORT=8080 bun bench/servers/sluice_server.ts
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { json, text } from "../../server/responses.ts";
+import type { IncomingRequest } from "../../server/types.ts";
+import { rawBackend } from "../../server/engine.ts";
+import { nodeTransport } from "../../adapters/node.ts";
+
+const HELLO = "Hello, World!";
+
+function handle(req: IncomingRequest): Response {
+  const path = req.pathname;
+  if (path === "/") return text(HELLO);
+  if (path === "/json") return json({ message: HELLO });
+  return text("Not Found", { status: 404 });
+}
+
+const port = Number(process.env.PORT ?? 8080);
+const server = await rawBackend(nodeTransport).listen({ hostname: "127.0.0.1", port }, handle, {});
+console.log(`sluice (${server.engine}) listening on 127.0.0.1:${port}`);

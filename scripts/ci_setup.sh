@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   curl # HTTP checks against the running servers
+  nginx-light # tests/server/nginx_test.ts: Sluice behind a reverse proxy
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -282,10 +282,17 @@ export interface TrustProxyOptions {
   /** How many proxies in front of the server to believe, counted from the server. Default 1. */
   hops?: number;
   /**
-   * Socket peers whose proxy headers are believed (exact addresses, or
-   * `"loopback"`, `"private"`, `"unix"`). Default: any peer.
+   * Socket peers whose proxy headers are believed (exact addresses, ranges
+   * such as `"10.0.0.0/8"`, or `"loopback"`, `"private"`, `"unix"`).
+   * Default: any peer.
    */
   from?: string[];
+  /**
+   * Which fields the proxies set: `"x-forwarded"` (`X-Forwarded-For`,
+   * `-Proto`, `-Host`; the default) or `"forwarded"` (RFC 7239). Only that
+   * family is read: a client's own fields of the other kind are ignored.
+   */
+  headers?: "x-forwarded" | "forwarded";
 }
 
 /**

@@ -193,7 +193,7 @@ export class Exchange implements ServeInfo {
     try {
       if (light !== null) {
         if (light.headers !== undefined) fields.addInit(light.headers);
-        if (!/(^|\n)content-type:/i.test(fields.text)) {
+        if (fields.text === "" || !/(^|\n)content-type:/i.test(fields.text)) {
           fields.text += `content-type: ${light.contentType}\r\n`;
         }
       } else {
@@ -349,14 +349,15 @@ export class Exchange implements ServeInfo {
   ): Promise<void> {
     const owner = this.#owner;
     if (this.#noBody(status)) {
-      body.cancel().catch(() => {});
-      const framing = fields.contentLength >= 0 ? enum_.LENGTH : enum_.NONE;
+      let length = fields.contentLength;
+      if (length < 0 && this.head.method === "HEAD" && status !== 204 && status !== 304) {
+        // A body that is there at once (a string or bytes Response) gives HEAD the GET's Content-Length.
+        length = await readyLength(body);
+        if (this.#cancelled || owner.closed) return this.#finish();
+      } else body.cancel().catch(() => {});
+      const framing = length >= 0 ? enum_.LENGTH : enum_.NONE;
       this.#owner.write(
-        headBytes(
-          this.#head(status, reason, fields, framing, fields.contentLength),
-          fields.ascii,
-          0,
-        ),
+        headBytes(this.#head(status, reason, fields, framing, length), fields.ascii, 0),
       );
       this.#finish();
       return;
@@ -491,6 +492,22 @@ export class Exchange implements ServeInfo {
 
   #line(): string {
     return `${this.head.method} ${this.head.target}`;
+  }
+}
+
+/** The length of a body that ends within this task, else -1; the body is cancelled either way. */
+async function readyLength(body: ReadableStream<Uint8Array>): Promise<number> {
+  const reader = body.getReader();
+  try {
+    const a = await settledNow(reader.read());
+    if (a === null) return -1;
+    if (a.done) return 0;
+    const b = await settledNow(reader.read());
+    return b !== null && b.done && a.value instanceof Uint8Array ? a.value.length : -1;
+  } catch {
+    return -1;
+  } finally {
+    reader.cancel().catch(() => {});
   }
 }
 

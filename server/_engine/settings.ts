@@ -6,6 +6,7 @@
  */
 
 import type { ParserOptions } from "../../http1/mod.ts";
+import { validateTrustProxy } from "../forwarded.ts";
 import type {
   AccessLogEntry,
   IncomingHandler,
@@ -72,6 +73,7 @@ export function engineSettings(handler: IncomingHandler, options: ServerOptions)
   if (!Number.isInteger(maxRequests) || maxRequests < 0) {
     throw new RangeError(`Cannot use maxRequestsPerConnection ${maxRequests}: not an integer ≥ 0`);
   }
+  validateTrustProxy(options.trustProxy);
   return {
     handler,
     idleTimeout: time(options.idleTimeout, 75_000, "idleTimeout"),

@@ -5,8 +5,10 @@
  * both sides and streaming bodies and multipart, all speaking the web
  * platform's `Request`, `Response`, `Headers` and `ReadableStream`.
  *
- * This entry point re-exports each finished part. Today that is the sans-I/O
- * HTTP/1.1 codec (also at `@sluice/http/http1`) and {@linkcode SluiceError},
+ * This entry point re-exports each finished part: the sans-I/O HTTP/1.1
+ * codec (also at `@sluice/http/http1`), the server — raw engine, lifecycle,
+ * `runApp` — (also at `@sluice/http/server`; runtime bindings at
+ * `@sluice/http/adapters/node`, `/deno`, `/bun`), and {@linkcode SluiceError},
  * the base class of every error Sluice throws on purpose.
  *
  * @example Every Sluice error has a stable code
@@ -23,4 +25,5 @@
  */
 
 export * from "./http1/mod.ts";
+export * from "./server/mod.ts";
 export { SluiceError } from "./util/errors.ts";

@@ -88,11 +88,16 @@ function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
 }
 
+/** The connection a socket belongs to, for the listeners shared by all sockets. */
+const kConn = Symbol("sluice.conn");
+type OwnedSocket = Socket & { [kConn]: NodeConn };
+
 /** A `net.Socket` (or `tls.TLSSocket`) behind the {@linkcode Conn} contract. */
 class NodeConn implements Conn {
-  readonly localAddress: Address;
   readonly remoteAddress: Address;
   readonly tls: TlsInfo | null;
+  #localAddress: Address | null = null;
+  readonly #unixPath: string | null;
   #socket: Socket;
   #events: ConnEvents | null = null;
   #error: Error | null = null;
@@ -101,22 +106,59 @@ class NodeConn implements Conn {
   #done = false;
   #closed = false;
 
+  // One set of listener functions for every socket (not closures per
+  // connection): idle keep-alive connections should cost little memory.
+  static #onError = function (this: OwnedSocket, error: Error): void {
+    const conn = this[kConn];
+    conn.#error ??= error;
+  };
+  static #onClose = function (this: OwnedSocket): void {
+    const conn = this[kConn];
+    conn.#closed = true;
+    conn.#done = true;
+    conn.#events?.close(conn.#error);
+  };
+  static #onData = function (this: OwnedSocket, chunk: Uint8Array): void {
+    const conn = this[kConn];
+    try {
+      conn.#events!.data(chunk);
+    } catch (error) {
+      conn.destroy(asError(error));
+    }
+  };
+  static #onEnd = function (this: OwnedSocket): void {
+    const conn = this[kConn];
+    conn.#call(conn.#events!.end);
+  };
+  static #onDrain = function (this: OwnedSocket): void {
+    const conn = this[kConn];
+    conn.#call(conn.#events!.drain);
+  };
+
   /** `requestCert` is `null` for a plain connection, else whether the listener asked for one. */
   constructor(socket: Socket, unixPath: string | null, requestCert: boolean | null) {
     this.#socket = socket;
-    if (unixPath === null) {
-      this.localAddress = tcpAddress(socket.localAddress, socket.localPort);
-      this.remoteAddress = tcpAddress(socket.remoteAddress, socket.remotePort);
-    } else {
-      this.localAddress = { transport: "unix", path: unixPath };
-      this.remoteAddress = { transport: "unix", path: "" };
-    }
+    this.#unixPath = unixPath;
+    // The peer is read now: once the socket closed it can no longer be asked.
+    this.remoteAddress = unixPath === null
+      ? tcpAddress(socket.remoteAddress, socket.remotePort)
+      : { transport: "unix", path: "" };
     this.tls = requestCert === null ? null : tlsInfo(socket as TLSSocket, requestCert);
+    (socket as OwnedSocket)[kConn] = this;
     // Listened to from the start: an error before start() must not crash the process.
-    socket.on("error", (error: Error) => {
-      this.#error ??= error;
-    });
-    socket.once("close", () => this.#onClose());
+    socket.on("error", NodeConn.#onError);
+    socket.once("close", NodeConn.#onClose);
+  }
+
+  /** Our end, asked from the OS on first use. */
+  get localAddress(): Address {
+    if (this.#localAddress === null) {
+      const socket = this.#socket;
+      this.#localAddress = this.#unixPath === null
+        ? tcpAddress(socket.localAddress, socket.localPort)
+        : { transport: "unix", path: this.#unixPath };
+    }
+    return this.#localAddress;
   }
 
   start(events: ConnEvents): void {
@@ -129,15 +171,9 @@ class NodeConn implements Conn {
     const socket = this.#socket;
     // A paused stream stays paused when a "data" listener is added.
     if (this.#paused) socket.pause();
-    socket.on("data", (chunk: Uint8Array) => {
-      try {
-        events.data(chunk);
-      } catch (error) {
-        this.destroy(asError(error));
-      }
-    });
-    socket.on("end", () => this.#call(events.end));
-    socket.on("drain", () => this.#call(events.drain));
+    socket.on("data", NodeConn.#onData);
+    socket.on("end", NodeConn.#onEnd);
+    socket.on("drain", NodeConn.#onDrain);
     if (!this.#paused) socket.resume();
   }
 
@@ -184,12 +220,6 @@ class NodeConn implements Conn {
     } catch (error) {
       this.destroy(asError(error));
     }
-  }
-
-  #onClose(): void {
-    this.#closed = true;
-    this.#done = true;
-    this.#events?.close(this.#error);
   }
 }
 

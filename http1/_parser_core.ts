@@ -82,6 +82,14 @@ export interface Dialect<Head> {
   tooLongStartLine(limit: number): HttpParseError;
 }
 
+let shared = new Uint32Array(2 * (128 + 2));
+
+/** The module's scratch array for field marks, grown to `size` when a parser allows more fields. */
+function sharedMarks(size: number): Uint32Array {
+  if (shared.length < size) shared = new Uint32Array(size);
+  return shared;
+}
+
 /**
  * The machinery shared by RequestParser and ResponseParser: everything about
  * bytes, framing and state. The public classes wrap one and supply a dialect.
@@ -95,7 +103,8 @@ export class ParserCore<Head extends RequestHead | ResponseHead> {
   readonly #fastLimit: number;
   readonly #fieldOptions: FieldOptions;
   readonly #dialect: Dialect<Head>;
-  readonly #chunked: ChunkedDecoder;
+  #chunked: ChunkedDecoder | null = null;
+  readonly #maxChunkExt: number;
   readonly #emit: (chunk: Uint8Array) => boolean;
 
   #state = S_HEAD;
@@ -116,7 +125,9 @@ export class ParserCore<Head extends RequestHead | ResponseHead> {
   #skipped = 0;
   #inName = false;
   #flags = 0;
-  readonly #marks: Uint32Array;
+  /** Field marks of the head being scanned: the shared array, or this parser's own while a head spans feeds. */
+  #marks: Uint32Array;
+  readonly #marksSize: number;
   readonly #lineMarks: LineMarks;
 
   #remaining = 0;
@@ -141,8 +152,9 @@ export class ParserCore<Head extends RequestHead | ResponseHead> {
       obsFold: options.lenient?.obsFold === true,
       duplicateContentLength: options.lenient?.duplicateContentLength === true,
     };
-    this.#chunked = new ChunkedDecoder(options.maxChunkExtensionsSize ?? 16384);
-    this.#marks = new Uint32Array(2 * (this.#maxFields + 2));
+    this.#maxChunkExt = options.maxChunkExtensionsSize ?? 16384;
+    this.#marksSize = 2 * (this.#maxFields + 2);
+    this.#marks = sharedMarks(this.#marksSize);
     this.#lineMarks = { marks: this.#marks, count: 0, bytes: EMPTY, start: 0 };
     this.#emit = (chunk) => {
       handler.onBody(chunk);
@@ -251,6 +263,30 @@ export class ParserCore<Head extends RequestHead | ResponseHead> {
     }
   }
 
+  /** Forgets everything, as if just made (same handler and options). */
+  reset(): void {
+    if (this.#running) throw new TypeError("Cannot reset a parser from inside its own callback");
+    this.#state = S_HEAD;
+    this.#paused = false;
+    this.#held = null;
+    this.#eofPending = false;
+    this.#error = null;
+    this.#buf = EMPTY;
+    this.#bufLen = 0;
+    this.#hs = this.#ls = this.#sf = 0;
+    this.#lines = 0;
+    this.#skipped = 0;
+    this.#inName = false;
+    this.#flags = 0;
+    this.#marks = sharedMarks(this.#marksSize);
+    this.#remaining = 0;
+    this.#trailers = null;
+    this.#keepAlive = true;
+    this.#upgrade = false;
+    this.#interim = false;
+    this.#afterUpgrade = S_HEAD;
+  }
+
   /** Returns and forgets the held bytes: after an upgrade, the first bytes of the new protocol. */
   takeRemaining(): Uint8Array {
     const held = this.#held ?? EMPTY;
@@ -317,7 +353,7 @@ export class ParserCore<Head extends RequestHead | ResponseHead> {
           break;
         }
         case S_CHUNKED: {
-          const decoder = this.#chunked;
+          const decoder = this.#chunked!;
           pos = decoder.decode(bytes, pos, this.#emit);
           if (decoder.stop === CHUNK_LAST) this.#startHead(S_TRAILERS);
           break;
@@ -349,12 +385,18 @@ export class ParserCore<Head extends RequestHead | ResponseHead> {
       // #skipped is kept: empty lines before a start line count across feeds.
       this.#inName = this.#state === S_TRAILERS;
       this.#flags = 0;
+      // A head parsed within one feed uses the marks shared by all parsers
+      // (parsing is synchronous), so an idle connection holds none.
+      this.#marks = sharedMarks(this.#marksSize);
       const end = this.#scan(bytes, len);
       if (end !== -1) {
         this.#headDone(bytes, this.#hs, end);
         return end;
       }
-      // Incomplete: keep the partial head, offsets rebased to the buffer.
+      // Incomplete: keep the partial head and its marks, offsets rebased to the buffer.
+      const own = new Uint32Array(this.#marksSize);
+      own.set(this.#marks.subarray(0, Math.min(this.#marksSize, 2 * (this.#lines + 1))));
+      this.#marks = own;
       const hs = this.#hs;
       this.#append(bytes, hs);
       this.#ls -= hs;
@@ -369,6 +411,9 @@ export class ParserCore<Head extends RequestHead | ResponseHead> {
     if (end === -1) return len;
     this.#bufLen = 0;
     this.#headDone(buf, this.#hs, end);
+    // The head is parsed: let the spanning buffer and marks go (idle connections keep nothing).
+    this.#buf = EMPTY;
+    this.#marks = sharedMarks(this.#marksSize);
     return pos + (end - before);
   }
 
@@ -522,6 +567,7 @@ export class ParserCore<Head extends RequestHead | ResponseHead> {
     const flags = this.#flags;
     if (flags === 0) {
       const lineMarks = this.#lineMarks;
+      lineMarks.marks = this.#marks;
       lineMarks.count = this.#lines;
       lineMarks.bytes = buf;
       lineMarks.start = start;
@@ -531,6 +577,7 @@ export class ParserCore<Head extends RequestHead | ResponseHead> {
         false,
         this.#fieldOptions,
       );
+      lineMarks.bytes = EMPTY;
     } else if (flags === F_NON_ASCII) {
       head = dialect.parseHead(latin1Exact(buf, start, end), null, true, this.#fieldOptions);
     } else {
@@ -552,7 +599,8 @@ export class ParserCore<Head extends RequestHead | ResponseHead> {
         break;
       case "chunked":
         this.#state = S_CHUNKED;
-        this.#chunked.reset();
+        if (this.#chunked === null) this.#chunked = new ChunkedDecoder(this.#maxChunkExt);
+        else this.#chunked.reset();
         break;
       case "close":
         this.#state = S_CLOSE;
@@ -565,6 +613,7 @@ export class ParserCore<Head extends RequestHead | ResponseHead> {
 
   #parseTrailers(buf: Uint8Array, start: number, end: number): string[] {
     if (this.#flags === 0) {
+      this.#lineMarks.marks = this.#marks;
       this.#lineMarks.count = this.#lines;
       return parseFieldsFast(asciiFast(buf, start, end), 0, this.#lineMarks, null);
     }

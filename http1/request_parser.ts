@@ -103,6 +103,16 @@ export class RequestParser {
   }
 
   /**
+   * Forgets all state — a message in progress, held bytes, a failure — and
+   * starts over as a new parser with the same handler and options, so that
+   * parsers can be pooled. Throws `TypeError` when called from
+   * inside one of the parser's own callbacks.
+   */
+  reset(): void {
+    this.#core.reset();
+  }
+
+  /**
    * Returns and forgets the held bytes: after an upgrade, the first bytes of
    * the new protocol.
    *

@@ -139,6 +139,17 @@ export class ResponseParser {
   }
 
   /**
+   * Forgets all state — a message in progress, held bytes, a failure — and
+   * starts over as a new parser with the same handler and options, so that
+   * parsers can be pooled. The `expect()` queue is emptied too. Throws `TypeError` when called from
+   * inside one of the parser's own callbacks.
+   */
+  reset(): void {
+    this.#core.reset();
+    this.#methods.length = 0;
+  }
+
+  /**
    * Returns and forgets the held bytes: after an upgrade, the first bytes of
    * the new protocol.
    *

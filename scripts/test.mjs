@@ -172,7 +172,10 @@ await check("deno check", ["check", ...typeScriptFiles]);
 await check("deno lint", ["lint"]);
 await check("deno fmt", ["fmt", "--check"]);
 // JSR's documentation rules on the public surface: JSDoc on every export, no private types.
-await check("deno doc --lint", ["doc", "--lint", "mod.ts"]);
+const entryPoints = Object.values(
+  JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")).exports,
+);
+await check("deno doc --lint", ["doc", "--lint", ...entryPoints]);
 console.log("\n=== jsr.json: same name, version, license, exports and publish as deno.json");
 record("jsr.json", 0, null, sameManifest() ? "" : "differs from deno.json");
 await check("deno publish", ["publish", "--dry-run", "--allow-dirty"]);

@@ -251,9 +251,11 @@ export interface AccessLogEntry {
   remote: string;
   /** When the request arrived (ms since the epoch). */
   startTime: number;
-  /** The request line parts. */
+  /** The request method. */
   method: string;
+  /** The request-target as sent. */
   target: string;
+  /** `"1.1"` or `"1.0"`. */
   httpVersion: string;
   /** The status sent, or 0 when none could be sent. */
   status: number;

@@ -50,7 +50,8 @@ export class EngineConnection implements ConnEvents, BodyOwner, ExchangeOwner, R
   readonly settings: EngineSettings;
   readonly trust: EngineSettings["trust"];
   readonly #server: ConnectionServer;
-  readonly #parser: RequestParser;
+  /** The parser, held only while a request is in progress (idle connections give it back to the pool). */
+  #slot: ParserSlot | null = null;
   #exchange: Exchange | null = null;
   served = 0;
   closing = false;
@@ -74,12 +75,22 @@ export class EngineConnection implements ConnEvents, BodyOwner, ExchangeOwner, R
     this.#server = server;
     this.settings = server.settings;
     this.trust = server.settings.trust;
-    this.#parser = new RequestParser({
-      onHead: (head) => this.#onHead(head),
-      onBody: (chunk) => this.#onBody(chunk),
-      onComplete: () => this.#onComplete(),
-    }, server.settings.parser);
     this.#setDeadline(DEADLINE_HEAD, this.settings.headersTimeout);
+  }
+
+  get #parser(): RequestParser {
+    return (this.#slot ??= acquireParser(this.settings, this)).parser;
+  }
+
+  /** Gives the parser back when nothing is in progress: an idle connection holds none. */
+  #releaseParser(): void {
+    const slot = this.#slot;
+    if (
+      slot === null || this.#exchange !== null || this.#inParser ||
+      (!this.closed && (slot.parser.paused || slot.parser.state !== "idle"))
+    ) return;
+    this.#slot = null;
+    releaseParser(this.settings, slot);
   }
 
   /** Begins reading. */
@@ -98,11 +109,12 @@ export class EngineConnection implements ConnEvents, BodyOwner, ExchangeOwner, R
         this.#partial = true;
         this.#setDeadline(DEADLINE_HEAD, this.settings.headersTimeout);
       }
-    } else if (this.#parser.paused) {
+    } else if (this.#slot !== null && this.#slot.parser.paused) {
       this.#held += chunk.length;
       if (this.#held > PIPELINE_BUDGET) this.#pauseFor(PAUSE_PIPELINE);
     }
     this.#feed(chunk);
+    this.#releaseParser();
   }
 
   end(): void {
@@ -148,6 +160,7 @@ export class EngineConnection implements ConnEvents, BodyOwner, ExchangeOwner, R
     const waiters = this.#drainWaiters;
     this.#drainWaiters = [];
     for (const resolve of waiters) resolve();
+    this.#releaseParser();
     this.#server.release(this);
   }
 
@@ -164,7 +177,8 @@ export class EngineConnection implements ConnEvents, BodyOwner, ExchangeOwner, R
     }
   }
 
-  #onHead(head: RequestHead): void {
+  /** Parser event: a request head. */
+  parserHead(head: RequestHead): void {
     this.#partial = false;
     this.deadlineKind = DEADLINE_NONE;
     this.served++;
@@ -211,7 +225,8 @@ export class EngineConnection implements ConnEvents, BodyOwner, ExchangeOwner, R
     else decide(verdict);
   }
 
-  #onBody(chunk: Uint8Array): void {
+  /** Parser event: body bytes. */
+  parserBody(chunk: Uint8Array): void {
     const exchange = this.#exchange;
     if (exchange === null) return;
     if (!exchange.body!.push(chunk)) {
@@ -222,7 +237,8 @@ export class EngineConnection implements ConnEvents, BodyOwner, ExchangeOwner, R
     }
   }
 
-  #onComplete(): void {
+  /** Parser event: the request ended. */
+  parserComplete(): void {
     const exchange = this.#exchange;
     if (exchange === null) return;
     exchange.requestComplete = true;
@@ -293,7 +309,7 @@ export class EngineConnection implements ConnEvents, BodyOwner, ExchangeOwner, R
     if (exchange !== this.#exchange || this.closed) return;
     if (exchange.requestComplete) {
       if (!this.#inParser) this.#afterExchange();
-      // Inside the parser, #onComplete follows and moves on.
+      // Inside the parser, parserComplete() follows and moves on.
       return;
     }
     // A request without a body completes right after its head, in the same parse.
@@ -349,10 +365,11 @@ export class EngineConnection implements ConnEvents, BodyOwner, ExchangeOwner, R
     if (this.closed || this.#ended || this.#exchange !== null) return;
     this.#held = 0;
     this.#resumeFor(PAUSE_PIPELINE);
-    if (this.#parser.paused || this.#parser.state === "upgraded") {
+    const parser = this.#slot?.parser;
+    if (parser !== undefined && (parser.paused || parser.state === "upgraded")) {
       this.#inParser = true;
       try {
-        this.#parser.resume();
+        parser.resume();
       } catch (error) {
         this.#parseFailed(error);
       } finally {
@@ -360,6 +377,7 @@ export class EngineConnection implements ConnEvents, BodyOwner, ExchangeOwner, R
       }
     }
     if (this.#exchange === null && !this.#ended) this.#idle();
+    this.#releaseParser();
   }
 
   #idle(): void {
@@ -372,6 +390,9 @@ export class EngineConnection implements ConnEvents, BodyOwner, ExchangeOwner, R
 
   #handOver(exchange: Exchange): void {
     const rest = this.#parser.takeRemaining();
+    const slot = this.#slot!;
+    this.#slot = null;
+    releaseParser(this.settings, slot);
     this.conn.pause();
     const taken = new TakenConn(this.conn);
     this.#handedOver = taken;
@@ -392,7 +413,7 @@ export class EngineConnection implements ConnEvents, BodyOwner, ExchangeOwner, R
   #endConn(): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#parser.pause();
+    this.#slot?.parser.pause();
     this.#pause = 0;
     this.conn.resume();
     this.conn.end();
@@ -475,6 +496,40 @@ export class EngineConnection implements ConnEvents, BodyOwner, ExchangeOwner, R
       this.settings.logger.error("Access logger failed", error);
     }
   }
+}
+
+/** A pooled parser; its handler forwards to the connection that holds it. */
+interface ParserSlot {
+  parser: RequestParser;
+  target: EngineConnection | null;
+}
+
+/** Parsers kept for reuse, per server (their options differ). */
+const pools = new WeakMap<EngineSettings, ParserSlot[]>();
+/** Pooled parsers kept at most, per server. */
+const POOL_MAX = 1024;
+
+function acquireParser(settings: EngineSettings, target: EngineConnection): ParserSlot {
+  const slot = pools.get(settings)?.pop();
+  if (slot !== undefined) {
+    slot.target = target;
+    return slot;
+  }
+  const fresh: ParserSlot = { parser: null as unknown as RequestParser, target };
+  fresh.parser = new RequestParser({
+    onHead: (head) => fresh.target!.parserHead(head),
+    onBody: (chunk) => fresh.target!.parserBody(chunk),
+    onComplete: () => fresh.target!.parserComplete(),
+  }, settings.parser);
+  return fresh;
+}
+
+function releaseParser(settings: EngineSettings, slot: ParserSlot): void {
+  slot.target = null;
+  slot.parser.reset();
+  let pool = pools.get(settings);
+  if (pool === undefined) pools.set(settings, pool = []);
+  if (pool.length < POOL_MAX) pool.push(slot);
 }
 
 /** Stands in for the head of a request that could not be parsed. */

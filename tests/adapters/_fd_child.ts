@@ -1,18 +1,26 @@
-// Run as a child process by node_transport_test.ts: adopts the listening
-// socket inherited as file descriptor 3, prints its address as one JSON line
-// and the addresses of each connection as another, echoes every connection,
-// and exits when its standard input closes.
+// Run as a child process by the transport contract tests: adopts the
+// listening socket inherited as file descriptor 3 with the transport named by
+// SLUICE_FD_TRANSPORT (node, bun or deno; default node), prints its address
+// as one JSON line and the addresses of each connection as another, echoes
+// every connection, and exits when its standard input closes.
 
 import process from "node:process";
 // Node's timers everywhere: Deno's global setTimeout returns a number, with no unref().
 import { setTimeout } from "node:timers";
-import { ListenError, nodeTransport } from "../../adapters/node.ts";
+import { ListenError, nodeTransport, type ServerTransport } from "../../adapters/node.ts";
 
 // Never outlive a test run that forgot us.
 setTimeout(() => process.exit(3), 30_000).unref();
 
+async function pick(name: string): Promise<ServerTransport> {
+  if (name === "bun") return (await import("../../adapters/_bun_transport.ts")).bunTransport;
+  if (name === "deno") return (await import("../../adapters/_deno_transport.ts")).denoTransport;
+  return nodeTransport;
+}
+
 try {
-  const listener = await nodeTransport.listen({ fd: 3 }, (conn) => {
+  const transport = await pick(process.env.SLUICE_FD_TRANSPORT ?? "node");
+  const listener = await transport.listen({ fd: 3 }, (conn) => {
     const { localAddress, remoteAddress } = conn;
     process.stdout.write(`${JSON.stringify({ localAddress, remoteAddress })}\n`);
     conn.start({

@@ -2,6 +2,7 @@
 // ConnEvents, a queue of accepted connections and plain node:net clients.
 
 import { connect, type Socket } from "node:net";
+import process from "node:process";
 import type { Conn, ConnEvents, Listener } from "../../adapters/node.ts";
 
 /** Resolves with `promise`, or rejects after `ms` naming `what`. */
@@ -173,9 +174,18 @@ export function portOf(listener: Listener): number {
   return listener.address.port;
 }
 
-/** Opens a client socket (TCP port or Unix path) and waits until it is connected. */
-export function dial(to: number | string, host = "127.0.0.1"): Promise<Socket> {
-  const socket = typeof to === "number" ? connect(to, host) : connect({ path: to });
+/**
+ * Opens a client socket (TCP port or Unix path) and waits until it is
+ * connected. `allowHalfOpen` keeps it writable after the server's FIN.
+ */
+export function dial(
+  to: number | string,
+  host = "127.0.0.1",
+  allowHalfOpen = false,
+): Promise<Socket> {
+  const socket = typeof to === "number"
+    ? connect({ port: to, host, allowHalfOpen })
+    : connect({ path: to, allowHalfOpen });
   return within(
     new Promise<Socket>((resolve, reject) => {
       socket.once("connect", () => resolve(socket));
@@ -208,3 +218,37 @@ export function socketClosed(socket: Socket, ms = 5000): Promise<void> {
   if (socket.destroyed && socket.closed) return Promise.resolve();
   return within(new Promise((resolve) => socket.once("close", () => resolve())), ms, "close");
 }
+
+/** Bytes a client receives until the server ends or the connection closes or breaks. */
+export function countUntilClosed(socket: Socket, ms: number): Promise<number> {
+  let count = 0;
+  socket.on("data", (chunk: Uint8Array) => (count += chunk.length));
+  socket.on("end", () => socket.end());
+  socket.on("error", () => {});
+  return within(new Promise((resolve) => socket.once("close", () => resolve(count))), ms, "close");
+}
+
+/** Starts an echo on `conn`: every chunk is written back, the peer's EOF ends our side. */
+export function echo(raw: Conn): Recorder {
+  const rec = new Recorder();
+  const conn = watched(raw, rec);
+  rec.onData = (chunk) => conn.write(chunk);
+  rec.onEnd = () => conn.end();
+  conn.start(rec);
+  return rec;
+}
+
+/** The runtime the tests run on. */
+export const runtime: "deno" | "bun" | "node" = "Deno" in globalThis
+  ? "deno"
+  : "Bun" in globalThis
+  ? "bun"
+  : "node";
+
+/** The runtime and its version, for test names: `deno 2.5.0`, `bun 1.3.0`, `node v24.1.0`. */
+export const runtimeLabel: string = (() => {
+  const g = globalThis as { Deno?: { version: { deno: string } }; Bun?: { version: string } };
+  if (g.Deno) return `deno ${g.Deno.version.deno}`;
+  if (g.Bun) return `bun ${g.Bun.version}`;
+  return `node ${process.version}`;
+})();

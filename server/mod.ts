@@ -1,0 +1,42 @@
+/**
+ * Serving HTTP: the raw Sluice engine (`rawBackend`), the lifecycle of an
+ * application (`runApp`, `serve`, `AppRunner` and its sites, aiohttp's
+ * signal order), access logs, trusted proxy headers, and response helpers.
+ *
+ * The contract every server honours is in {@linkcode ServerBackend},
+ * {@linkcode IncomingRequest} and {@linkcode ServerOptions}; the backends
+ * are the raw engine over a transport (`node:net`, `Deno.listen`,
+ * `Bun.listen`) and the runtimes' own servers (`Deno.serve`, `Bun.serve`).
+ *
+ * @example Serve until Ctrl-C
+ * ```ts ignore
+ * import { json, runApp, text } from "@sluice/http";
+ *
+ * await runApp({
+ *   handleIncoming: (req) => req.pathname === "/" ? text("Hello") : json({ path: req.pathname }),
+ *   onStartup: [() => console.log("starting")],
+ * }, { hostname: "127.0.0.1", port: 8080 });
+ * ```
+ *
+ * @module
+ */
+
+export type * from "./types.ts";
+export { rawBackend } from "./engine.ts";
+export { BodyError, type BodyErrorCode } from "./errors.ts";
+export { html, json, text, withTrailers } from "./responses.ts";
+export { type ForwardedView, resolveForwarded, validateTrustProxy } from "./forwarded.ts";
+export * from "./lifecycle.ts";
+export * from "./access_log.ts";
+export * from "./runner.ts";
+export * from "./run_app.ts";
+export {
+  defaultBackend,
+  type EngineName,
+  exitProcess,
+  onTerminationSignals,
+  type RuntimeName,
+  runtimeName,
+  setExitCode,
+  type TerminationSignal,
+} from "../adapters/auto.ts";

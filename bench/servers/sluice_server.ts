@@ -14,8 +14,8 @@
 import process from "node:process";
 import { json, text } from "../../server/responses.ts";
 import type { IncomingRequest } from "../../server/types.ts";
-import { rawBackend } from "../../server/engine.ts";
-import { nodeTransport } from "../../adapters/node.ts";
+import { serve } from "../../server/run_app.ts";
+import type { EngineName } from "../../adapters/auto.ts";
 
 const HELLO = "Hello, World!";
 
@@ -27,5 +27,16 @@ function handle(req: IncomingRequest): Response {
 }
 
 const port = Number(process.env.PORT ?? 8080);
-const server = await rawBackend(nodeTransport).listen({ hostname: "127.0.0.1", port }, handle, {});
-console.log(`sluice (${server.engine}) listening on 127.0.0.1:${port}`);
+const engine = process.env.ENGINE as EngineName | undefined;
+const server = await serve({ handleIncoming: handle }, {
+  hostname: "127.0.0.1",
+  port,
+  engine,
+  handleSignals: true,
+});
+console.log(`sluice (${server.runner.backend.engine}) listening on ${server.url}`);
+
+// For bench/idle_connections.ts: collect garbage on demand, to read steady-state memory.
+const gc = (globalThis as { gc?: () => void }).gc ??
+  (globalThis as { Bun?: { gc(force: boolean): void } }).Bun?.gc.bind(null, true);
+if (gc !== undefined && process.env.BENCH_GC === "1") process.on("SIGUSR2", () => gc());

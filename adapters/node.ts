@@ -119,6 +119,8 @@ class NodeConn implements Conn {
     conn.#events?.close(conn.#error);
   };
   static #onData = function (this: OwnedSocket, chunk: Uint8Array): void {
+    // Bun's node:net still emits "data" and "end" after destroy().
+    if (this.destroyed) return;
     const conn = this[kConn];
     try {
       conn.#events!.data(chunk);
@@ -215,6 +217,7 @@ class NodeConn implements Conn {
   }
 
   #call(callback: () => void): void {
+    if (this.#socket.destroyed) return;
     try {
       callback.call(this.#events);
     } catch (error) {

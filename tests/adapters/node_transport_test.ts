@@ -27,9 +27,6 @@ transportContract("nodeTransport", nodeTransport, {
   tlsDetails: true,
   // Deno's node:net reports every bind failure but EADDRINUSE as EINVAL.
   notAvailableCode: runtime === "deno" ? "EINVAL" : "EADDRNOTAVAIL",
-  // NodeConn forwards "end" from Bun's node:net after destroy(); the fix (skip
-  // events once socket.destroyed) is proposed for adapters/node.ts.
-  eventsAfterDestroy: runtime === "bun" ? "Bun's node:net emits end after destroy()" : undefined,
 });
 
 describe("nodeTransport on this runtime", () => {

@@ -24,7 +24,7 @@
 export type * from "./types.ts";
 export { rawBackend } from "./engine.ts";
 export { BodyError, type BodyErrorCode } from "./errors.ts";
-export { html, json, text, withTrailers } from "./responses.ts";
+export { html, json, switchingProtocols, text, withTrailers } from "./responses.ts";
 export { type ForwardedView, resolveForwarded, validateTrustProxy } from "./forwarded.ts";
 export * from "./lifecycle.ts";
 export * from "./access_log.ts";

@@ -41,6 +41,11 @@ class LightResponse {
   #response(): Response {
     if (this.#real === null) {
       const parts = this[kParts]!;
+      if (parts.status < 200) {
+        throw new TypeError(
+          `Cannot read a ${parts.status} response as a platform Response: the platform only has 200–599`,
+        );
+      }
       const headers = new Headers(parts.headers);
       if (!headers.has("content-type")) headers.set("content-type", parts.contentType);
       this.#real = new Response(parts.body as BodyInit, {
@@ -206,6 +211,48 @@ export function json(value: unknown, init?: ResponseInit): Response {
     throw new TypeError(`Cannot make a JSON response of ${typeof value}: not serialisable`);
   }
   return make(body, "application/json", init);
+}
+
+/**
+ * A `101 Switching Protocols` answer, for a handler that takes the
+ * connection over with `info.takeover()` (the platform `Response` cannot
+ * have status 101). Give the `Upgrade` and `Connection: upgrade` fields and
+ * whatever the new protocol needs (e.g. `Sec-WebSocket-Accept`). Only the
+ * raw engine sends it; it is a light object on every runtime, and reading
+ * its `headers` or `body` throws.
+ *
+ * @param headers The response fields.
+ * @returns The response to return from the handler.
+ *
+ * @example Take a connection over for an echo protocol
+ * ```ts
+ * import { type IncomingRequest, type ServeInfo, switchingProtocols, text } from "@sluice/http";
+ *
+ * function handle(req: IncomingRequest, info: ServeInfo): Response {
+ *   if (req.header("upgrade") !== "echo" || info.takeover === null) {
+ *     return text("Upgrade: echo expected", { status: 426 });
+ *   }
+ *   info.takeover((conn, head) => {
+ *     if (head.length > 0) conn.write(head);
+ *     conn.start({
+ *       data: (chunk) => conn.write(chunk),
+ *       end: () => conn.end(),
+ *       drain: () => {},
+ *       close: () => {},
+ *     });
+ *   });
+ *   return switchingProtocols({ upgrade: "echo", connection: "upgrade" });
+ * }
+ * ```
+ */
+export function switchingProtocols(headers: HeadersInit): Response {
+  return new LightResponse({
+    status: 101,
+    statusText: "",
+    contentType: "",
+    headers,
+    body: "",
+  }) as unknown as Response;
 }
 
 /** Encodes a light body (strings as UTF-8). */

@@ -193,7 +193,10 @@ export class Exchange implements ServeInfo {
     try {
       if (light !== null) {
         if (light.headers !== undefined) fields.addInit(light.headers);
-        if (fields.text === "" || !/(^|\n)content-type:/i.test(fields.text)) {
+        if (
+          light.contentType !== "" &&
+          (fields.text === "" || !/(^|\n)content-type:/i.test(fields.text))
+        ) {
           fields.text += `content-type: ${light.contentType}\r\n`;
         }
       } else {

@@ -145,7 +145,9 @@ export class RawClient {
         return parsed.response;
       }
       if (done) {
-        const got = latin1.decode(this.#buffer.subarray(this.#start, Math.min(this.#end, this.#start + 300)));
+        const got = latin1.decode(
+          this.#buffer.subarray(this.#start, Math.min(this.#end, this.#start + 300)),
+        );
         throw new Error(
           `Connection ${this.error ? `broke (${this.error.message})` : "closed"} before a ` +
             `complete response; unread: ${JSON.stringify(got)}`,

@@ -15,14 +15,24 @@ export type { Caps } from "./_conformance_fixture.ts";
 /** Everything the raw engine does: the reference. */
 export const FULL_CAPS: Caps = {
   takeover: true,
-  expectContinueHook: true,
   exactParser: true,
-  idleTimeout: true,
+  lenientHeads: [],
+  closesAfterClose: true,
+  echoesClose: true,
+  http10KeepAlive: true,
+  lazyContinue: true,
+  drainsUnreadBody: true,
+  closesOnLargeUnreadBody: true,
   headersTimeout: true,
   bodyTimeout: true,
+  idleTimeout: "exact",
   maxRequestsPerConnection: true,
   trailers: true,
   countsConnections: true,
+  accessBytes: true,
+  logsStreamErrors: true,
+  keepsStreamLength: true,
+  pipelinesAfterStream: true,
 };
 
 /** Registers `describe(name)` with the whole suite against `backend`. */

@@ -3,9 +3,10 @@
 // what it saw in a context the tests read.
 
 import { createHash } from "node:crypto";
+import { test } from "node:test";
 import type { Conn } from "../../adapters/transport.ts";
 import { BodyError } from "../../server/errors.ts";
-import { json, text, withTrailers } from "../../server/responses.ts";
+import { json, switchingProtocols, text, withTrailers } from "../../server/responses.ts";
 import type {
   AccessLogEntry,
   IncomingHandler,
@@ -14,28 +15,68 @@ import type {
   ServerOptions,
 } from "../../server/types.ts";
 import { sleep, within } from "../adapters/_net.ts";
-import { portOf, RawClient } from "./_client.ts";
+import { portOf, RawClient, type RawResponse } from "./_client.ts";
 
-/** What a backend cannot do; a test of such a feature asserts the documented fallback. */
+/**
+ * What a backend does differently from the raw engine (the reference, where
+ * every flag is `true`). A test of such a behaviour asserts what the backend
+ * does instead, so that a change on either side shows.
+ */
 export interface Caps {
-  /** `info.takeover` hands out the connection (else it is `null`). */
+  /** `info.takeover` hands out the connection; else it is `null`. */
   takeover: boolean;
-  /** The `expectContinue` hook decides on `Expect: 100-continue` (else the runtime does). */
-  expectContinueHook: boolean;
-  /** Sluice's own parser reads the bytes: exact statuses for malformed heads, framing as documented. */
+  /**
+   * Sluice's own parser reads the bytes: each malformed head gets its exact
+   * status and a close. Else the runtime's parser and the native checks
+   * refuse it somehow (a status ≥ 400, or a close without an answer).
+   */
   exactParser: boolean;
-  /** `idleTimeout` closes idle keep-alive connections. */
-  idleTimeout: boolean;
-  /** `headersTimeout` answers 408 to a slow head. */
+  /** Names of rows of `MALFORMED` (_conformance_connections.ts) that the runtime serves as if they were well-formed. */
+  lenientHeads: readonly string[];
+  /** The server ends the connection after a `Connection: close` the client did not ask for (the handler's field, refusals). */
+  closesAfterClose: boolean;
+  /** A client's `Connection: close` is answered with `Connection: close` (the connection closes either way). */
+  echoesClose: boolean;
+  /** An HTTP/1.0 client's `Connection: keep-alive` is honoured (and echoed). */
+  http10KeepAlive: boolean;
+  /** `100 Continue` goes out only once the handler reads the body (else as soon as the head is in). */
+  lazyContinue: boolean;
+  /** An unread body within `drainLimit` is drained and the connection reused (else it is closed). */
+  drainsUnreadBody: boolean;
+  /** The answer to a request whose unread body is over `drainLimit` says `Connection: close`. */
+  closesOnLargeUnreadBody: boolean;
+  /** `headersTimeout` answers a slow head 408. */
   headersTimeout: boolean;
   /** `bodyTimeout` fails a body read that waits too long. */
   bodyTimeout: boolean;
+  /** `idleTimeout` closes an idle keep-alive connection: to the second, in coarse ticks (seconds), or not at all. */
+  idleTimeout: "exact" | "coarse" | false;
   /** `maxRequestsPerConnection` closes after that many requests. */
   maxRequestsPerConnection: boolean;
-  /** Trailers of `withTrailers` are sent. */
+  /** Trailers of `withTrailers` are sent (else dropped, the body intact). */
   trailers: boolean;
   /** `RunningServer.connections` counts sockets (else requests in flight). */
   countsConnections: boolean;
+  /** `bytesSent` of the access log counts body bytes (else a declared `Content-Length`, 0 without one). */
+  accessBytes: boolean;
+  /** A response stream that fails midway is reported to the logger. */
+  logsStreamErrors: boolean;
+  /** A stream body with a declared `Content-Length` is sent with it (else chunked). */
+  keepsStreamLength: boolean;
+  /** Requests pipelined behind a streamed response are answered. */
+  pipelinesAfterStream: boolean;
+}
+
+/** Registers a test bounded to 30 s on every runtime (Bun's default is 5 s). */
+export function it(name: string, fn: () => Promise<void>): void {
+  test(name, { timeout: 30_000 }, fn);
+}
+
+/** Whether a response's `Connection` field has the `close` token. */
+export function saysClose(response: RawResponse): boolean {
+  return (response.headers.get("connection") ?? "").toLowerCase().split(/\s*,\s*/).includes(
+    "close",
+  );
 }
 
 /** What the handler of one server saw. */
@@ -216,24 +257,6 @@ function endless(ctx: Context, signal: AbortSignal, chunk: Uint8Array, delay: nu
       },
     }, { highWaterMark: 0 }),
   );
-}
-
-/**
- * A `101 Switching Protocols` response. Node's `Response` refuses statuses
- * below 200, so there it is an object with `Response.prototype` carrying the
- * fields the engine reads.
- */
-function switchingProtocols(headers: Record<string, string>): Response {
-  try {
-    return new Response(null, { status: 101, headers });
-  } catch {
-    return Object.create(Response.prototype, {
-      status: { value: 101 },
-      statusText: { value: "Switching Protocols" },
-      headers: { value: new Headers(headers) },
-      body: { value: null },
-    });
-  }
 }
 
 /** Echoes a taken-over connection: first the head bytes, then whatever comes. */

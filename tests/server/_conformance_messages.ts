@@ -2,15 +2,14 @@
 // 304, Date and Server, keep-alive, HTTP/1.0, pipelining, Connection: close,
 // handler failures, trailers and the access log.
 
-import { test } from "node:test";
 import assert from "node:assert/strict";
-import { until } from "../adapters/_net.ts";
-import type { Caps, Servers } from "./_conformance_fixture.ts";
+import { sleep, until } from "../adapters/_net.ts";
+import { type Caps, it, saysClose, type Servers } from "./_conformance_fixture.ts";
 
 const GET = (path: string, extra = "") => `GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
 
 export function messageTests(servers: Servers, caps: Caps): void {
-  test("text, json and bytes answers carry Content-Length, their content type and Date", async () => {
+  it("text, json and bytes answers carry Content-Length, their content type and Date", async () => {
     const s = await servers.start();
     const c = await s.client();
     c.send(GET("/text") + GET("/json") + GET("/bytes"));
@@ -34,22 +33,25 @@ export function messageTests(servers: Servers, caps: Caps): void {
     assert.equal(s.ctx.calls, 3);
   });
 
-  test("a stream of unknown length is sent chunked; a declared Content-Length is kept", async () => {
+  it("a stream of unknown length is sent chunked; a declared Content-Length is kept", async () => {
     const s = await servers.start();
     const c = await s.client();
-    c.send(GET("/stream") + GET("/stream-length"));
+    // Bun 1.4 breaks the connection of a request pipelined behind a streamed response.
+    c.send(GET("/stream") + (caps.pipelinesAfterStream ? GET("/stream-length") : ""));
     const a = await c.response();
+    if (!caps.pipelinesAfterStream) c.send(GET("/stream-length"));
     assert.equal(a.status, 200);
     assert.equal(a.chunked, true);
     assert.equal(a.headers.get("content-length"), undefined);
     assert.equal(a.text, "abcdef");
     const b = await c.response();
-    assert.equal(b.chunked, false);
-    assert.equal(b.headers.get("content-length"), "6");
+    // Bun.serve sends every stream chunked, whatever Content-Length the Response declares.
+    assert.equal(b.chunked, !caps.keepsStreamLength);
+    if (caps.keepsStreamLength) assert.equal(b.headers.get("content-length"), "6");
     assert.equal(b.text, "abcdef");
   });
 
-  test("an empty body is Content-Length: 0; 204 and 304 have no body and no framing", async () => {
+  it("an empty body is Content-Length: 0; 204 and 304 have no body and no framing", async () => {
     const s = await servers.start();
     const c = await s.client();
     c.send(GET("/empty") + GET("/204") + GET("/304") + GET("/text"));
@@ -67,7 +69,7 @@ export function messageTests(servers: Servers, caps: Caps): void {
     assert.equal((await c.response()).text, "hello");
   });
 
-  test("HEAD gets the GET's fields and Content-Length, and no body", async () => {
+  it("HEAD gets the GET's fields and Content-Length, and no body", async () => {
     const s = await servers.start();
     const c = await s.client();
     c.send(`HEAD /text HTTP/1.1\r\nHost: x\r\n\r\n` + GET("/text"));
@@ -79,7 +81,7 @@ export function messageTests(servers: Servers, caps: Caps): void {
     assert.equal(get.text, "hello");
   });
 
-  test("serverHeader adds a Server field; without it there is none", async () => {
+  it("serverHeader adds a Server field; without it there is none", async () => {
     const plain = await servers.start();
     const named = await servers.start({ serverHeader: "sluice-conformance" });
     const c1 = await plain.client();
@@ -91,7 +93,7 @@ export function messageTests(servers: Servers, caps: Caps): void {
     assert.equal((await c2.response()).headers.get("server"), "sluice-conformance");
   });
 
-  test("keep-alive: several requests one after another on one connection", async () => {
+  it("keep-alive: several requests one after another on one connection", async () => {
     const s = await servers.start();
     const c = await s.client();
     for (let i = 0; i < 5; i++) {
@@ -101,10 +103,11 @@ export function messageTests(servers: Servers, caps: Caps): void {
       assert.notEqual(r.headers.get("connection"), "close");
     }
     assert.equal(c.ended, false);
-    if (caps.countsConnections) assert.equal(s.server.connections, 1);
+    // Native servers count requests in flight: none between requests.
+    assert.equal(s.server.connections, caps.countsConnections ? 1 : 0);
   });
 
-  test("HTTP/1.0 closes by default and keeps alive on request", async () => {
+  it("HTTP/1.0 closes by default and keeps alive on request", async () => {
     const s = await servers.start();
     const c1 = await s.client();
     c1.send("GET /text HTTP/1.0\r\n\r\n");
@@ -118,21 +121,24 @@ export function messageTests(servers: Servers, caps: Caps): void {
     c2.send("GET /text HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
     const b = await c2.response();
     assert.equal(b.text, "hello");
-    assert.equal(b.headers.get("connection")?.toLowerCase(), "keep-alive");
-    c2.send("GET /json HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
-    assert.equal((await c2.response()).status, 200);
-    assert.equal(c2.ended, false);
-    if (caps.exactParser) {
-      // HTTP/1.0 has no chunked coding: a stream of unknown length is delimited by the close.
-      const c3 = await s.client();
-      c3.send("GET /stream HTTP/1.0\r\n\r\n");
-      const r = await c3.response();
-      assert.equal(r.chunked, false);
-      assert.equal(r.text, "abcdef");
+    if (caps.http10KeepAlive) {
+      assert.equal(b.headers.get("connection")?.toLowerCase(), "keep-alive");
+      c2.send("GET /json HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+      assert.equal((await c2.response()).status, 200);
+      assert.equal(c2.ended, false);
+    } else {
+      // Bun: HTTP/1.0 connections close after one response, keep-alive or not.
+      await c2.waitClosed(5000);
     }
+    // HTTP/1.0 has no chunked coding: a stream of unknown length is delimited by the close.
+    const c3 = await s.client();
+    c3.send("GET /stream HTTP/1.0\r\n\r\n");
+    const r = await c3.response();
+    assert.equal(r.chunked, false);
+    assert.equal(r.text, "abcdef");
   });
 
-  test("pipelining: 20 requests in one write are answered in order, with bodies", async () => {
+  it("pipelining: 20 requests in one write are answered in order, with bodies", async () => {
     const s = await servers.start();
     const c = await s.client();
     let wire = "";
@@ -141,7 +147,7 @@ export function messageTests(servers: Servers, caps: Caps): void {
         ? `POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: ${
           String(i).length + 4
         }\r\n\r\nbody${i}`
-        : i % 3 === 0
+        : i % 3 === 0 && caps.pipelinesAfterStream
         ? GET("/stream")
         : GET("/text");
     }
@@ -149,18 +155,21 @@ export function messageTests(servers: Servers, caps: Caps): void {
     for (let i = 0; i < 20; i++) {
       const r = await c.response();
       assert.equal(r.status, 200, `response ${i}`);
-      assert.equal(r.text, i % 2 === 0 ? `body${i}` : i % 3 === 0 ? "abcdef" : "hello");
+      assert.equal(
+        r.text,
+        i % 2 === 0 ? `body${i}` : i % 3 === 0 && caps.pipelinesAfterStream ? "abcdef" : "hello",
+      );
     }
     assert.equal(s.ctx.calls, 20);
   });
 
-  test("Connection: close from the client, or from the handler, ends the connection after the response", async () => {
+  it("Connection: close from the client, or from the handler, ends the connection after the response", async () => {
     const s = await servers.start();
     const c1 = await s.client();
     c1.send(GET("/text", "Connection: close\r\n") + GET("/json"));
     const a = await c1.response();
     assert.equal(a.text, "hello");
-    assert.equal(a.headers.get("connection"), "close");
+    assert.equal(saysClose(a), caps.echoesClose);
     assert.deepEqual(await c1.waitClosed(5000), { reset: false });
     assert.equal(c1.pending, 0, "nothing after the response");
 
@@ -168,11 +177,16 @@ export function messageTests(servers: Servers, caps: Caps): void {
     c2.send(GET("/close"));
     const b = await c2.response();
     assert.equal(b.text, "bye");
-    assert.equal(b.headers.get("connection"), "close");
-    await c2.waitClosed(5000);
+    assert.ok(saysClose(b));
+    if (caps.closesAfterClose) await c2.waitClosed(5000);
+    else {
+      // Deno.serve keeps the connection: it still serves.
+      c2.send(GET("/text"));
+      assert.equal((await c2.response()).text, "hello");
+    }
   });
 
-  test("a handler that throws gets a bare 500, its error goes to the logger", async () => {
+  it("a handler that throws gets a bare 500, its error goes to the logger", async () => {
     const s = await servers.start();
     const c = await s.client();
     c.send(GET("/throw") + GET("/not-response") + GET("/text"));
@@ -193,7 +207,7 @@ export function messageTests(servers: Servers, caps: Caps): void {
     );
   });
 
-  test("a response stream that errors midway destroys the connection: the body is cut short", async () => {
+  it("a response stream that errors midway destroys the connection: the body is cut short", async () => {
     const s = await servers.start();
     const c = await s.client();
     c.send(GET("/stream-error"));
@@ -202,14 +216,21 @@ export function messageTests(servers: Servers, caps: Caps): void {
     assert.equal(r.complete, false, "no terminating chunk");
     assert.equal(r.text, "partial body");
     await c.waitClosed(5000);
-    await until(() => s.ctx.errors.length > 0, 5000, "the failure to be logged");
+    if (caps.logsStreamErrors) {
+      await until(() => s.ctx.errors.length > 0, 5000, "the failure to be logged");
+    } else {
+      // Bun.serve does not call its error hook for a failing response stream.
+      await sleep(50);
+      assert.deepEqual(s.ctx.errors, []);
+    }
   });
 
-  test("withTrailers sends trailer fields after a chunked body", async () => {
+  it("withTrailers sends trailer fields after a chunked body", async () => {
     const s = await servers.start();
     const c = await s.client();
-    c.send(GET("/trailers", "TE: trailers\r\n") + GET("/text"));
+    c.send(GET("/trailers", "TE: trailers\r\n") + (caps.pipelinesAfterStream ? GET("/text") : ""));
     const r = await c.response();
+    if (!caps.pipelinesAfterStream) c.send(GET("/text"));
     assert.equal(r.text, "trailer");
     if (caps.trailers) {
       assert.equal(r.chunked, true);
@@ -221,7 +242,7 @@ export function messageTests(servers: Servers, caps: Caps): void {
     assert.equal((await c.response()).text, "hello");
   });
 
-  test("onAccess gets method, target, status and body bytes of each response", async () => {
+  it("onAccess gets method, target, status and body bytes of each response", async () => {
     const s = await servers.start();
     const c = await s.client();
     c.send(GET("/text?x=1") + GET("/nowhere") + `HEAD /json HTTP/1.1\r\nHost: x\r\n\r\n`);
@@ -233,11 +254,18 @@ export function messageTests(servers: Servers, caps: Caps): void {
     assert.equal(a.method, "GET");
     assert.equal(a.target, "/text?x=1");
     assert.equal(a.status, 200);
-    assert.equal(a.bytesSent, 5);
     assert.equal(a.httpVersion, "1.1");
     assert.equal(a.requestHeader("host"), "x");
+    assert.equal(a.responseHeader("content-type"), "text/plain; charset=utf-8");
     assert.equal(b.status, 404);
-    assert.equal(b.bytesSent, "not found".length);
+    if (caps.accessBytes) {
+      assert.equal(a.bytesSent, 5);
+      assert.equal(b.bytesSent, "not found".length);
+    } else {
+      // Native servers: the declared Content-Length, and text() declares none there.
+      assert.equal(a.bytesSent, 0);
+      assert.equal(b.bytesSent, 0);
+    }
     assert.equal(h.method, "HEAD");
     assert.equal(h.bytesSent, 0);
     assert.ok(a.durationMs >= 0);

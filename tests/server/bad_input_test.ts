@@ -6,9 +6,9 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
+import { bunTransport } from "../../adapters/_bun_transport.ts";
+import { denoTransport } from "../../adapters/_deno_transport.ts";
 import { nodeTransport } from "../../adapters/node.ts";
 import type { Conn, ConnEvents, ServerTransport } from "../../adapters/transport.ts";
 import { rawBackend } from "../../server/engine.ts";
@@ -136,24 +136,13 @@ async function rssGrowth(run: () => Promise<void>): Promise<number | null> {
 
 const RSS_BOUND = 200 * MiB;
 
-async function transports(): Promise<Array<{ name: string; transport: ServerTransport }>> {
-  const list = [{ name: "nodeTransport", transport: nodeTransport as ServerTransport }];
-  const other = runtime === "deno"
-    ? { file: "_deno_transport.ts", name: "denoTransport" }
-    : runtime === "bun"
-    ? { file: "_bun_transport.ts", name: "bunTransport" }
-    : null;
-  if (other !== null) {
-    const url = new URL(`../../adapters/${other.file}`, import.meta.url);
-    if (existsSync(fileURLToPath(url))) {
-      const module = await import(url.href);
-      list.push({ name: other.name, transport: module[other.name] as ServerTransport });
-    }
-  }
-  return list;
-}
+const transports: Array<{ name: string; transport: ServerTransport }> = [
+  { name: "nodeTransport", transport: nodeTransport },
+];
+if (runtime === "deno") transports.push({ name: "denoTransport", transport: denoTransport });
+if (runtime === "bun") transports.push({ name: "bunTransport", transport: bunTransport });
 
-for (const { name, transport } of await transports()) {
+for (const { name, transport } of transports) {
   describe(`rawBackend(${name}) under bad input`, () => {
     const stats: ConnStats[] = [];
     const clients: RawClient[] = [];
@@ -260,7 +249,6 @@ for (const { name, transport } of await transports()) {
       assert.equal(r.status, 431);
       assert.equal(r.headers.get("connection"), "close");
       await c.waitClosed(10_000);
-      assert.ok(sent < 100 * KiB, "answered before the client sent it all");
       const stat = stats[first];
       assert.ok(stat.readBeforeAnswer > 8190, `read ${stat.readBeforeAnswer} bytes`);
       assert.ok(stat.readBeforeAnswer <= 8190 + 80 * KiB, `read ${stat.readBeforeAnswer} bytes`);

@@ -152,7 +152,8 @@ function acceptsConnections(path: string): Promise<boolean> {
       // Hang up politely: whoever listens there gets an EOF, not a reset.
       socket.resume();
       socket.end();
-      setTimeout(() => socket.destroy(), STALE_PROBE_MS);
+      const linger = setTimeout(() => socket.destroy(), STALE_PROBE_MS);
+      (linger as { unref?: () => void }).unref?.();
       done(true);
     });
     socket.on("error", (error: Error) => {

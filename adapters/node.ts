@@ -24,9 +24,8 @@
  * @module
  */
 
-import { connect, createServer as createNetServer, type Server, type Socket } from "node:net";
+import { createServer as createNetServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
-import { lstat, unlink } from "node:fs/promises";
 import { Buffer } from "node:buffer";
 import process from "node:process";
 // Node's timers everywhere: Deno's global setTimeout returns a number, with no unref().
@@ -41,6 +40,15 @@ import {
   type ServerTransport,
   type TlsInfo,
 } from "./transport.ts";
+import {
+  describeListen,
+  errorCode,
+  listenFailure,
+  removeSocketFile,
+  removeStaleSocket,
+  type SocketFile,
+  socketFileAt,
+} from "./_listen.ts";
 
 export type {
   Address,
@@ -55,9 +63,6 @@ export type {
 } from "./transport.ts";
 export { ListenError } from "./transport.ts";
 export { SluiceError } from "../util/errors.ts";
-
-/** How long the check for a live process behind an existing Unix socket file may take. */
-const STALE_PROBE_MS = 1000;
 
 /**
  * Whether `listen({ reusePort })` works here. Node added the option in 22.12
@@ -242,13 +247,13 @@ function tlsInfo(socket: TLSSocket, requestCert: boolean): TlsInfo {
 class NodeListener implements Listener {
   readonly address: Address;
   #server: Server;
-  #socketFile: { path: string; ino: number; dev: number } | null;
+  #socketFile: SocketFile | null;
   #closing: Promise<void> | null = null;
 
   constructor(
     server: Server,
     address: Address,
-    socketFile: { path: string; ino: number; dev: number } | null,
+    socketFile: SocketFile | null,
   ) {
     this.#server = server;
     this.address = address;
@@ -260,152 +265,25 @@ class NodeListener implements Listener {
       // server.close()'s callback waits for every connection; the listening
       // socket itself is closed by the time the call returns.
       this.#server.close();
-      setTimeout(() => resolve(this.#removeSocketFile()), 0);
+      // Node's libuv unlinks the file itself; Deno's and Bun's node:net may not.
+      setTimeout(() => resolve(removeSocketFile(this.#socketFile)), 0);
     });
     return this.#closing;
   }
-
-  /** Removes our socket file unless someone else's now has the path (same inode only). */
-  async #removeSocketFile(): Promise<void> {
-    const file = this.#socketFile;
-    if (file === null) return;
-    try {
-      const info = await lstat(file.path);
-      if (info.isSocket() && info.ino === file.ino && info.dev === file.dev) {
-        await unlink(file.path);
-      }
-    } catch {
-      // Already gone (Node's libuv unlinks it on close).
-    }
-  }
 }
-
-/** Where `options` point, as text for messages, validated. */
-function describe(options: ListenOptions): string {
-  const { hostname, port, path, fd, backlog, reusePort, tls } = options;
-  if (backlog !== undefined && !(Number.isInteger(backlog) && backlog > 0)) {
-    throw new RangeError(`Cannot listen: backlog must be a positive integer, got ${backlog}`);
-  }
-  if (tls !== undefined && (tls.cert === undefined || tls.key === undefined)) {
-    throw new TypeError("Cannot listen with TLS: tls.cert and tls.key are both required");
-  }
-  if (fd !== undefined) {
-    if (hostname !== undefined || port !== undefined || path !== undefined || reusePort) {
-      throw new TypeError(
-        "Cannot listen: fd adopts a bound socket, so hostname, port, path and reusePort do not apply",
-      );
-    }
-    if (!(Number.isInteger(fd) && fd >= 0)) {
-      throw new RangeError(`Cannot listen: fd must be a non-negative integer, got ${fd}`);
-    }
-    return `fd ${fd}`;
-  }
-  if (path !== undefined) {
-    if (hostname !== undefined || port !== undefined || reusePort) {
-      throw new TypeError(
-        "Cannot listen: path is a Unix socket, so hostname, port and reusePort do not apply",
-      );
-    }
-    if (typeof path !== "string" || path === "") {
-      throw new TypeError("Cannot listen: path must be a non-empty string");
-    }
-    return `unix:${path}`;
-  }
-  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
-    throw new RangeError(`Cannot listen: port must be an integer in 0-65535, got ${port}`);
-  }
-  const host = hostname ?? "0.0.0.0";
-  return host.includes(":") ? `[${host}]:${port ?? 0}` : `${host}:${port ?? 0}`;
-}
-
-const REASONS: Record<string, string> = {
-  EADDRINUSE: "the address is already in use",
-  EACCES: "permission denied",
-  EADDRNOTAVAIL: "the address is not available on this host",
-  ENOTFOUND: "the hostname does not resolve",
-  EINVAL: "invalid argument",
-  EBADF: "not an open file descriptor",
-  ENOTSOCK: "not a socket",
-};
 
 function toListenError(error: unknown, where: string, reusePort: boolean): ListenError {
-  if (error instanceof ListenError) return error;
-  const syscallCode = typeof (error as { code?: unknown })?.code === "string"
-    ? (error as { code: string }).code
-    : null;
-  const message = asError(error).message;
+  const syscallCode = errorCode(error);
   if (reusePort && (syscallCode === "ENOTSUP" || syscallCode === "EOPNOTSUPP")) {
     return new ListenError(
       "SLUICE_ERR_LISTEN_UNSUPPORTED",
-      `Cannot listen on ${where} with reusePort: this platform has no SO_REUSEPORT (${message})`,
+      `Cannot listen on ${where} with reusePort: this platform has no SO_REUSEPORT (${
+        asError(error).message
+      })`,
       { address: where, syscallCode, cause: error },
     );
   }
-  const reason = syscallCode === "EINVAL" && where.startsWith("fd ")
-    ? "not a listening socket (EINVAL)"
-    : syscallCode !== null && syscallCode in REASONS
-    ? `${REASONS[syscallCode]} (${syscallCode})`
-    : message;
-  return new ListenError("SLUICE_ERR_LISTEN", `Cannot listen on ${where}: ${reason}`, {
-    address: where,
-    syscallCode,
-    cause: error,
-  });
-}
-
-/** Whether something accepts connections on the Unix socket at `path` (bounded by a timer). */
-function acceptsConnections(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ path });
-    const done = (alive: boolean) => {
-      clearTimeout(timer);
-      resolve(alive);
-    };
-    // Slow to answer is not proof of death: keep the file.
-    const timer = setTimeout(() => {
-      socket.destroy();
-      done(true);
-    }, STALE_PROBE_MS);
-    socket.once("connect", () => {
-      // Hang up politely: whoever listens there gets an EOF, not a reset.
-      socket.resume();
-      socket.end();
-      setTimeout(() => socket.destroy(), STALE_PROBE_MS).unref();
-      done(true);
-    });
-    socket.on("error", (error: NodeJS.ErrnoException) => {
-      socket.destroy();
-      done(error.code !== "ECONNREFUSED" && error.code !== "ENOENT");
-    });
-  });
-}
-
-/**
- * Clears the way for a Unix socket at `path`: a socket file nobody accepts on
- * (left by a process that died) is removed; anything else stays and fails.
- */
-async function removeStaleSocket(path: string, where: string): Promise<void> {
-  let info;
-  try {
-    info = await lstat(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw toListenError(error, where, false);
-  }
-  const inUse = (reason: string) =>
-    new ListenError("SLUICE_ERR_LISTEN", `Cannot listen on ${where}: ${reason} (EADDRINUSE)`, {
-      address: where,
-      syscallCode: "EADDRINUSE",
-    });
-  if (!info.isSocket()) throw inUse("a file that is not a socket is in the way");
-  if (await acceptsConnections(path)) throw inUse("another process listens on it");
-  try {
-    await unlink(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
-      throw toListenError(error, where, false);
-    }
-  }
+  return listenFailure(error, where, syscallCode);
 }
 
 function listenerAddress(server: Server, unixPath: string | null): Address {
@@ -458,7 +336,7 @@ export class NodeTransport implements ServerTransport {
     onConn: (conn: Conn) => void,
     onError?: (error: Error) => void,
   ): Promise<Listener> {
-    const where = describe(options);
+    const where = describeListen(options);
     const reusePort = options.reusePort === true;
     if (reusePort && !reusePortSupported()) {
       throw new ListenError(
@@ -521,11 +399,7 @@ export class NodeTransport implements ServerTransport {
 
     const address = listenerAddress(server, unixPath);
     connPath = address.transport === "unix" ? address.path : null;
-    let socketFile = null;
-    if (fileBacked) {
-      const info = await lstat(unixPath).catch(() => null);
-      if (info !== null) socketFile = { path: unixPath, ino: info.ino, dev: info.dev };
-    }
+    const socketFile = fileBacked ? await socketFileAt(unixPath) : null;
     return new NodeListener(server, address, socketFile);
   }
 }

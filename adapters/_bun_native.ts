@@ -85,11 +85,19 @@ function idleSeconds(ms: number | undefined): number {
 function bunRuntime(unix: boolean): NativeRuntime<BunServer> {
   return {
     engine: "bun",
-    // Measured on Bun 1.4: 431 past 198 fields or a 16 KiB head; DEL let through; codings refused.
-    parser: { maxHeaders: 198, maxFieldLine: 16_300, acceptsDel: true, acceptsCodings: false },
+    // Measured on Bun 1.4: 431 past 198 fields or a 16 KiB head; DEL let through; codings
+    // refused; request.url from the first Host, relative when Bun finds the Host invalid.
+    parser: {
+      maxHeaders: 198,
+      maxFieldLine: 16_300,
+      acceptsDel: true,
+      acceptsCodings: false,
+      hostInUrl: true,
+    },
     limitsBodies: true,
     nativeSignal: true,
     canForceClose: true,
+    honoursConnectionClose: true,
     peer(request, server): Address {
       if (unix) return { transport: "unix", path: "" };
       const ip = server.requestIP(request);
@@ -148,7 +156,7 @@ class BunRunningServer implements RunningServer {
  *
  * @example Serve on a random port, then stop
  * ```ts ignore
- * import { bunNativeBackend } from "./_bun_native.ts";
+ * import { bunNativeBackend } from "@sluice/http/adapters/bun";
  * import assert from "node:assert/strict";
  *
  * const server = await bunNativeBackend.listen(

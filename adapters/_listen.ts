@@ -20,6 +20,7 @@ const REASONS: Record<string, string> = {
   EACCES: "permission denied",
   EADDRNOTAVAIL: "the address is not available on this host",
   ENOTFOUND: "the hostname does not resolve",
+  ENOENT: "no such directory",
   EINVAL: "invalid argument",
   EBADF: "not an open file descriptor",
   ENOTSOCK: "not a socket",

@@ -201,10 +201,111 @@ function isAuthority(target: string): boolean {
   return isHost(target, 0, colon);
 }
 
-/** Whether `s[start, end)` is a plausible uri-host [":" port] (RFC 3986 characters only). */
+/**
+ * Whether `s` is a valid `Host` value, `uri-host [":" port]` (RFC 9110 §7.2),
+ * strict enough that `http://<host>/` is a valid URL for the WHATWG parser
+ * too (what `new URL(req.url)` uses): a reg-name of RFC 3986 characters
+ * without percent-encoding, a dotted-decimal IPv4 address (a name whose last
+ * label is numeric must be one, as WHATWG reads it so), or a bracketed IPv6
+ * address; a port of at most 5 digits up to 65535. Empty is valid (a request
+ * whose target has no authority).
+ */
 export function isHost(s: string, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (HOST[s.charCodeAt(i)] !== 1) return false;
+  if (start === end) return true;
+  let hostEnd = end;
+  if (s.charCodeAt(start) === 0x5b /* [ */) {
+    const close = s.indexOf("]", start);
+    if (close < 0 || close >= end || !isIPv6(s, start + 1, close)) return false;
+    hostEnd = close + 1;
+    if (hostEnd === end) return true;
+    if (s.charCodeAt(hostEnd) !== 0x3a) return false;
+    return isPort(s, hostEnd + 1, end);
+  }
+  const colon = s.lastIndexOf(":", end - 1);
+  if (colon >= start) {
+    if (!isPort(s, colon + 1, end)) return false;
+    hostEnd = colon;
+  }
+  if (hostEnd === start) return false;
+  let labelStart = start;
+  for (let i = start; i < hostEnd; i++) {
+    const c = s.charCodeAt(i);
+    if (HOST[c] !== 1 || c === 0x3a || c === 0x5b || c === 0x5d || c === 0x25) return false;
+    if (c === 0x2e && i + 1 < hostEnd) labelStart = i + 1;
+  }
+  // WHATWG parses a host whose last label starts with a digit as IPv4.
+  if (isDigit(s.charCodeAt(labelStart))) return isIPv4(s, start, hostEnd);
   return true;
+}
+
+function isHex(c: number): boolean {
+  return isDigit(c) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+}
+
+/** An IPv6 address (RFC 4291 text form: hex groups, one `::` at most, an IPv4 tail). */
+function isIPv6(s: string, start: number, end: number): boolean {
+  let groups = 0;
+  let compressed = false;
+  let i = start;
+  if (s.startsWith("::", i)) {
+    compressed = true;
+    i += 2;
+    if (i === end) return true;
+  } else if (s.charCodeAt(i) === 0x3a) return false;
+  while (i < end) {
+    const from = i;
+    while (i < end && isHex(s.charCodeAt(i))) i++;
+    if (i < end && s.charCodeAt(i) === 0x2e) {
+      // An IPv4 tail takes the last two groups.
+      if (!isIPv4(s, from, end) || s.charCodeAt(end - 1) === 0x2e) return false;
+      groups += 2;
+      break;
+    }
+    const len = i - from;
+    if (len === 0 || len > 4) return false;
+    groups++;
+    if (i === end) break;
+    if (s.charCodeAt(i) !== 0x3a) return false;
+    i++;
+    if (s.charCodeAt(i) === 0x3a) {
+      if (compressed) return false;
+      compressed = true;
+      i++;
+      if (i === end) break;
+    } else if (i === end) return false;
+  }
+  return compressed ? groups < 8 : groups === 8;
+}
+
+/** `*DIGIT` of at most 5 digits, up to 65535 (empty is allowed, as RFC 3986 does). */
+function isPort(s: string, start: number, end: number): boolean {
+  if (end - start > 5) return false;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (!isDigit(c)) return false;
+    n = n * 10 + c - 0x30;
+  }
+  return n <= 65535;
+}
+
+/** Four dot-separated decimal numbers 0–255 (a trailing dot allowed), no leading zeros. */
+function isIPv4(s: string, start: number, end: number): boolean {
+  if (s.charCodeAt(end - 1) === 0x2e) end--;
+  let parts = 0;
+  let i = start;
+  while (i <= end) {
+    const from = i;
+    let n = 0;
+    while (i < end && isDigit(s.charCodeAt(i))) n = n * 10 + s.charCodeAt(i++) - 0x30;
+    const len = i - from;
+    if (len === 0 || len > 3 || n > 255 || (len > 1 && s.charCodeAt(from) === 0x30)) return false;
+    parts++;
+    if (i === end) break;
+    if (s.charCodeAt(i) !== 0x2e) return false;
+    i++;
+  }
+  return parts === 4;
 }
 
 /** Parses `HTTP-version SP 3DIGIT SP [reason-phrase] CRLF` into {@linkcode statusLine}. */

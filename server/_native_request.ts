@@ -22,8 +22,10 @@ export interface NativeSite<N> {
   /** Whether the server speaks TLS. */
   readonly tls: TlsInfo | null;
   readonly trust: TrustProxyOptions | boolean | undefined;
-  /** The body limit, or `Infinity` when the runtime enforces it itself. */
+  /** The body limit to enforce here, or `Infinity` when the runtime enforces it itself. */
   readonly bodyLimit: number;
+  /** The `maxBodySize` option (for messages). */
+  readonly maxBodySize: number;
   /** The socket's peer of a request. */
   peer(request: Request, native: N): Address;
   /** The request's signal as {@linkcode IncomingRequest.signal} means it. */
@@ -68,6 +70,8 @@ export class NativeIncomingRequest<N> implements IncomingRequest {
   readonly method: string;
   /** The runtime's request. */
   readonly raw: Request;
+  /** `raw.url`, read once (each read is a call into the runtime). */
+  readonly rawUrl: string;
   /** What the runtime gave beside the request (Deno's handler info, Bun's server). */
   readonly native: N;
   readonly #site: NativeSite<N>;
@@ -88,13 +92,14 @@ export class NativeIncomingRequest<N> implements IncomingRequest {
     this.raw = raw;
     this.native = native;
     this.method = raw.method;
+    this.rawUrl = raw.url;
     this.#site = site;
-    this.#start = targetStart(raw.url, this.method);
+    this.#start = targetStart(this.rawUrl, this.method);
   }
 
-  /** The length of the request-target (as the runtime rebuilt it). */
-  get targetLength(): number {
-    return this.raw.url.length - this.#start;
+  /** Where the request-target starts in `raw.url`. */
+  get targetStart(): number {
+    return this.#start;
   }
 
   get httpVersion(): string {
@@ -112,7 +117,7 @@ export class NativeIncomingRequest<N> implements IncomingRequest {
   }
 
   #split(): void {
-    const url = this.raw.url;
+    const url = this.rawUrl;
     const start = this.#start;
     if (this.method === "CONNECT") {
       this.#pathname = url.slice(start);
@@ -151,7 +156,7 @@ export class NativeIncomingRequest<N> implements IncomingRequest {
 
   get url(): string {
     if (this.#url !== null) return this.#url;
-    const raw = this.raw.url;
+    const raw = this.rawUrl;
     const trust = this.#site.trust;
     const view = trust === undefined || trust === false ? null : this.#view();
     const secure = view?.secure ?? this.#site.tls !== null;
@@ -230,7 +235,7 @@ export class NativeIncomingRequest<N> implements IncomingRequest {
     if (this.#request !== null) return this.#request;
     const limited = this.#limitedBody();
     const url = this.url;
-    if (limited === null && url === this.raw.url) return this.#request = this.raw;
+    if (limited === null && url === this.rawUrl) return this.#request = this.raw;
     const bodyless = this.method === "GET" || this.method === "HEAD";
     this.#request = new Request(url, {
       method: this.method,
@@ -249,7 +254,7 @@ export class NativeIncomingRequest<N> implements IncomingRequest {
       if (limited !== null) return await readAll(limited);
       return new Uint8Array(await this.raw.arrayBuffer());
     } catch (error) {
-      throw bodyError(error, this.#site.bodyLimit);
+      throw bodyError(error, this.#site.maxBodySize);
     }
   }
 
@@ -258,7 +263,7 @@ export class NativeIncomingRequest<N> implements IncomingRequest {
       try {
         return await this.raw.arrayBuffer();
       } catch (error) {
-        throw bodyError(error, this.#site.bodyLimit);
+        throw bodyError(error, this.#site.maxBodySize);
       }
     }
     const bytes = await this.bytes();
@@ -272,7 +277,7 @@ export class NativeIncomingRequest<N> implements IncomingRequest {
       try {
         return await this.raw.text();
       } catch (error) {
-        throw bodyError(error, this.#site.bodyLimit);
+        throw bodyError(error, this.#site.maxBodySize);
       }
     }
     return decoder.decode(await this.bytes());
@@ -287,7 +292,7 @@ export class NativeIncomingRequest<N> implements IncomingRequest {
       try {
         return await this.raw.blob();
       } catch (error) {
-        throw bodyError(error, this.#site.bodyLimit);
+        throw bodyError(error, this.#site.maxBodySize);
       }
     }
     const type = this.raw.headers.get("content-type") ?? "";

@@ -44,6 +44,8 @@ export interface NativeRuntime<N> {
   readonly nativeSignal: boolean;
   /** It can close its connections when a shutdown's time is up (else pending handlers are answered 503 here). */
   readonly canForceClose: boolean;
+  /** It closes the connection after a response with `Connection: close` (Deno does not). */
+  readonly honoursConnectionClose: boolean;
   /** The socket's peer of a request. */
   peer(request: Request, native: N): Address;
   /**
@@ -105,6 +107,7 @@ export class NativeServer<N> implements NativeSite<N> {
   readonly tls: TlsInfo | null;
   readonly trust: TrustProxyOptions | boolean | undefined;
   readonly bodyLimit: number;
+  readonly maxBodySize: number;
   readonly limits: NativeLimits;
   readonly logger: ServerLogger;
   /** Handlers that have not answered yet. */
@@ -139,7 +142,8 @@ export class NativeServer<N> implements NativeSite<N> {
     this.tls = tls;
     this.trust = options.trustProxy;
     this.limits = nativeLimits(options, runtime.parser);
-    this.bodyLimit = runtime.limitsBodies ? Infinity : this.limits.maxBodySize;
+    this.maxBodySize = this.limits.maxBodySize;
+    this.bodyLimit = runtime.limitsBodies ? Infinity : this.maxBodySize;
     this.logger = options.logger ?? consoleLogger;
     this.#runtime = runtime;
     this.#handler = handler;
@@ -203,8 +207,14 @@ export class NativeServer<N> implements NativeSite<N> {
   }
 
   #serve(request: NativeIncomingRequest<N>): Response | Promise<Response> {
-    const refused = checkRequest(request.raw, request.method, request.targetLength, this.limits);
-    if (refused !== null) return this.#finish(refused);
+    const refused = checkRequest(
+      request.raw,
+      request.method,
+      request.rawUrl,
+      request.targetStart,
+      this.limits,
+    );
+    if (refused !== 0) return this.#finish(this.#refusal(refused));
     if (this.#expect !== null && request.raw.headers.get("expect") !== null) {
       return this.#expectation(request);
     }
@@ -222,9 +232,10 @@ export class NativeServer<N> implements NativeSite<N> {
       return this.#finish(this.#failure(request, error));
     }
     if (verdict === true) return this.#call(request);
-    if (!(verdict instanceof Response)) return this.#finish(refusal(417));
+    if (!(verdict instanceof Response)) return this.#finish(this.#refusal(417));
     const response = this.#finish(verdict);
-    return response.status === 101 ? response : this.#decorate(response, null, true);
+    if (response.status === 101 || !this.#runtime.honoursConnectionClose) return response;
+    return this.#decorate(response, null, true);
   }
 
   #call(request: NativeIncomingRequest<N>): Response | Promise<Response> {
@@ -276,11 +287,16 @@ export class NativeServer<N> implements NativeSite<N> {
 
   /** The answer to a handler that threw: a body error's status, else a logged 500. */
   #failure(request: IncomingRequest & { aborted: boolean }, error: unknown): Response {
-    if (error instanceof BodyError) return refusal(error.status);
+    if (error instanceof BodyError) return this.#refusal(error.status);
     if (!(request.aborted && isAbort(error))) {
       this.logger.error(`Handler failed for ${request.method} ${request.pathname}`, error);
     }
     return internalError();
+  }
+
+  /** A bare answer; `Connection: close` where the runtime then closes. */
+  #refusal(status: number): Response {
+    return refusal(status, this.#runtime.honoursConnectionClose);
   }
 
   #finish(response: Response): Response {
@@ -309,8 +325,10 @@ export class NativeServer<N> implements NativeSite<N> {
   #logged(request: NativeIncomingRequest<N>): Response | Promise<Response> {
     const startTime = Date.now();
     const started = performance.now();
-    // Read now: once the exchange is over, the runtime may no longer tell.
+    // Read now: once the exchange is over, the runtime may no longer tell (Deno:
+    // "Request closed").
     const remote = addressText(request.remoteAddress);
+    const requestHeaders = new Headers(request.raw.headers);
     const target = request.pathname + request.search;
     const log = (response: Response): Response => {
       const write = () => {
@@ -325,7 +343,7 @@ export class NativeServer<N> implements NativeSite<N> {
             status: response.status,
             bytesSent: length === null ? 0 : Number(length),
             durationMs: performance.now() - started,
-            requestHeader: (name) => request.raw.headers.get(name),
+            requestHeader: (name) => requestHeaders.get(name),
             responseHeader: (name) => response.headers.get(name),
           });
         } catch (error) {

@@ -563,6 +563,16 @@ export const REQUEST_CASES: readonly ParseCase[] = [
     ["a double quote", 'a"b'],
     ["a backslash", "a\\b"],
     ["a less-than sign", "a<b"],
+    // Hosts that would make `new URL(req.url)` throw (WHATWG URL rules).
+    ["letters as the port", "a:b"],
+    ["a port above 65535", "a:65536"],
+    ["a port and no host", ":80"],
+    ["percent-encoding", "a%41"],
+    ["a numeric last label that is no IPv4 address", "example.123"],
+    ["an IPv4 part above 255", "1.2.3.256"],
+    ["a bad IPv6 literal", "[1:::2]"],
+    ["an IPvFuture literal", "[v1.x]"],
+    ["an unclosed IPv6 literal", "[::1"],
   ].map(
     ([what, host]): ParseCase => ({
       name: `rejects a Host with ${what}`,
@@ -570,6 +580,36 @@ export const REQUEST_CASES: readonly ParseCase[] = [
       error: "SLUICE_ERR_HTTP_INVALID_HOST",
     }),
   ),
+  ...[
+    "example.com",
+    "a:",
+    "a:8080",
+    "127.0.0.1:80",
+    "[::1]",
+    "[fe80::1]:8443",
+    "[::ffff:1.2.3.4]",
+    "_x.a-b~",
+  ]
+    .map((host): ParseCase => ({
+      name: `accepts Host ${host}`,
+      input: `GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`,
+      events: [
+        ["head", {
+          method: "GET",
+          target: "/",
+          versionMinor: 1,
+          headers: ["Host", host],
+          host,
+          keepAlive: true,
+          upgrade: false,
+          expectContinue: false,
+          framing: "none",
+          contentLength: -1,
+        }],
+        done,
+      ],
+      state: "idle",
+    })),
   {
     name: "rejects a Host with a control character",
     input: "GET / HTTP/1.1\r\nHost: a\x01b\r\n\r\n",

@@ -50,6 +50,7 @@ import {
   type ServerTransport,
   type TlsInfo,
 } from "./transport.ts";
+import { latin1Bytes } from "./_listen.ts";
 
 /** `write()` returns `false` once this many bytes are queued (Node's default for sockets). */
 const HIGH_WATER_MARK = 64 * 1024;
@@ -191,6 +192,10 @@ class BunConn implements Conn {
     if (this.#events === null) return;
     this.#resumeSocket();
     if (this.#held.length > 0 || this.#eofPending || this.#closePending) this.#schedule();
+  }
+
+  writeLatin1(text: string): boolean {
+    return this.write(latin1Bytes(text));
   }
 
   write(chunk: Uint8Array): boolean {

@@ -47,6 +47,7 @@ import {
   type ServerTransport,
   type TlsInfo,
 } from "./transport.ts";
+import { latin1Bytes } from "./_listen.ts";
 
 /**
  * The read buffer of a connection: Deno holds it for as long as a read is
@@ -136,6 +137,10 @@ class DenoConn implements Conn {
     if (!this.#paused) return;
     this.#paused = false;
     if (this.#events !== null && !this.#closed && !this.#reading) this.#scheduleRead();
+  }
+
+  writeLatin1(text: string): boolean {
+    return this.write(latin1Bytes(text));
   }
 
   write(chunk: Uint8Array): boolean {

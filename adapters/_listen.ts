@@ -251,3 +251,26 @@ export async function removeSocketFile(file: SocketFile | null): Promise<void> {
     // Already gone.
   }
 }
+
+const encoder = new TextEncoder();
+
+/**
+ * The bytes of a Latin-1 string (each character below U+0100 becomes one
+ * byte), for transports that implement `Conn.writeLatin1` with `write()`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(latin1Bytes("A\xe9"), new Uint8Array([0x41, 0xe9]));
+ * ```
+ */
+export function latin1Bytes(text: string): Uint8Array {
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) >= 0x80) {
+      const out = new Uint8Array(text.length);
+      for (let j = 0; j < text.length; j++) out[j] = text.charCodeAt(j);
+      return out;
+    }
+  }
+  return encoder.encode(text);
+}

@@ -194,6 +194,12 @@ class NodeConn implements Conn {
     if (this.#events !== null && !this.#closed) this.#socket.resume();
   }
 
+  writeLatin1(text: string): boolean {
+    if (this.#done || this.#socket.destroyed) return false;
+    // Node encodes the string straight into the write request: no Buffer made here.
+    return this.#socket.write(text, "latin1");
+  }
+
   write(chunk: Uint8Array): boolean {
     if (this.#done || this.#socket.destroyed) return false;
     return this.#socket.write(chunk);

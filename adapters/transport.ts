@@ -212,6 +212,14 @@ export interface Conn {
    * (no throw, no error: `close()` is or will be reported).
    */
   write(chunk: Uint8Array): boolean;
+  /**
+   * Queues a Latin-1 string as bytes (each character one byte, so every
+   * character must be below U+0100): the same as `write()` of those bytes,
+   * with the same return value. A transport may hand the string to the OS
+   * without making a byte array in JavaScript first (Node does), which is
+   * why the engine writes small ASCII answers this way.
+   */
+  writeLatin1(text: string): boolean;
   /** Bytes queued by `write()` and not yet handed to the OS. */
   readonly bufferedAmount: number;
   /**

@@ -82,7 +82,7 @@ export class EngineConnection implements ConnEvents, BodyOwner, ExchangeOwner, R
     return (this.#slot ??= acquireParser(this.settings, this)).parser;
   }
 
-  /** Gives the parser back when nothing is in progress: an idle connection holds none. */
+  /** Gives the parser back when nothing is in progress, so that idle connections hold none. */
   #releaseParser(): void {
     const slot = this.#slot;
     if (
@@ -114,7 +114,6 @@ export class EngineConnection implements ConnEvents, BodyOwner, ExchangeOwner, R
       if (this.#held > PIPELINE_BUDGET) this.#pauseFor(PAUSE_PIPELINE);
     }
     this.#feed(chunk);
-    this.#releaseParser();
   }
 
   end(): void {
@@ -377,7 +376,6 @@ export class EngineConnection implements ConnEvents, BodyOwner, ExchangeOwner, R
       }
     }
     if (this.#exchange === null && !this.#ended) this.#idle();
-    this.#releaseParser();
   }
 
   #idle(): void {
@@ -428,6 +426,8 @@ export class EngineConnection implements ConnEvents, BodyOwner, ExchangeOwner, R
 
   /** Called by the server's sweep once a second. */
   checkDeadline(now: number): void {
+    // A connection idle since the last sweep gives its parser back (busy ones keep it: no churn).
+    if (this.#exchange === null && this.deadlineKind === DEADLINE_IDLE) this.#releaseParser();
     const exchange = this.#exchange;
     if (exchange !== null && exchange.body !== null) {
       const since = exchange.body.waitingSince;

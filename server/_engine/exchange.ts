@@ -318,6 +318,12 @@ export class Exchange implements ServeInfo {
     let out: Uint8Array;
     if (noBody || length === 0) {
       out = headBytes(head, fields.ascii, 0);
+    } else if (typeof body === "string" && bytes === null && fields.ascii) {
+      // An ASCII answer: the transport encodes it (Node without a JavaScript Buffer).
+      this.bytesSent = length;
+      this.#owner.conn.writeLatin1(head + body);
+      this.#finish();
+      return;
     } else if (typeof body === "string") {
       out = headAndText(head, fields.ascii, body, bytes);
       this.bytesSent = length;

@@ -7,6 +7,7 @@
  */
 
 import type { Address, Conn, ConnEvents, TlsInfo } from "../../adapters/transport.ts";
+import { latin1Bytes } from "../../adapters/_listen.ts";
 
 const IDLE_EVENTS: ConnEvents = { data() {}, end() {}, drain() {}, close() {} };
 
@@ -64,6 +65,10 @@ export class TakenConn implements Conn {
     this.#paused = false;
     if (this.#started) this.#conn.resume();
   }
+  writeLatin1(text: string): boolean {
+    return this.write(latin1Bytes(text));
+  }
+
   write(chunk: Uint8Array): boolean {
     return this.#conn.write(chunk);
   }

@@ -119,6 +119,38 @@ export function connTests(ctx: Context): void {
       assert.deepEqual(rec.violations, []);
     });
 
+    test("Conn.writeLatin1() sends one byte per character, in order with write()", async () => {
+      const { listener, queue } = await ctx.listen(tcp);
+      const socket = await ctx.client(portOf(listener));
+      const rec = new Recorder();
+      const conn = watched(await queue.next(), rec);
+      rec.onEnd = () => conn.end();
+      conn.start(rec);
+      const reply = readToEnd(socket);
+      conn.write(text("<"));
+      conn.writeLatin1("ASCII \xe9\xff ");
+      conn.write(text(">"));
+      conn.writeLatin1("x".repeat(100_000));
+      conn.end();
+      const bytes = await reply;
+      assert.deepEqual([...bytes.subarray(0, 11)], [
+        0x3c,
+        0x41,
+        0x53,
+        0x43,
+        0x49,
+        0x49,
+        0x20,
+        0xe9,
+        0xff,
+        0x20,
+        0x3e,
+      ]);
+      assert.equal(bytes.length, 11 + 100_000);
+      assert.equal(await within(rec.closed, 5000, "close()"), null);
+      assert.deepEqual(rec.violations, []);
+    });
+
     test("Conn.write() keeps the order of 5000 small writes made in one go, then end()", async () => {
       const { listener, queue } = await ctx.listen(tcp);
       const socket = await ctx.client(portOf(listener));

@@ -69,4 +69,21 @@ describe("examples/demo_server", () => {
     assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n/);
     assert.equal(reply.match(/HTTP\/1\.1/g)?.length, 1);
   });
+
+  test("startDemoServer() refuses an echo body over 1 MiB with 413", async () => {
+    const big = new Uint8Array(1024 * 1024 + 1);
+    const res = await fetch(`http://127.0.0.1:${server.port}/echo`, { method: "POST", body: big });
+    assert.equal(res.status, 413);
+    await res.body?.cancel();
+  });
+
+  test("startDemoServer() streams /stream in chunks", async () => {
+    const reply = await raw(
+      server.port,
+      "GET /stream HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    );
+    assert.match(reply, /transfer-encoding: chunked/);
+    for (let n = 1; n <= 5; n++) assert.ok(reply.includes(`line ${n}\n`), reply);
+    assert.ok(reply.endsWith("0\r\n\r\n"), reply);
+  });
 });

@@ -125,6 +125,10 @@ function make(
 ): Response {
   const status = init?.status ?? 200;
   if (!LIGHT) {
+    // The common case without init: a plain record is the cheapest header init.
+    if (init === undefined) {
+      return new Response(body as BodyInit, { headers: { "content-type": contentType } });
+    }
     const headers = new Headers(init?.headers);
     if (!headers.has("content-type")) headers.set("content-type", contentType);
     return new Response(body as BodyInit, { status, statusText: init?.statusText, headers });

@@ -33,6 +33,7 @@ import { isIP } from "node:net";
 import {
   describeListen,
   errorCode,
+  latin1Bytes,
   listenFailure,
   listenUnsupported,
   removeSocketFile,
@@ -50,7 +51,6 @@ import {
   type ServerTransport,
   type TlsInfo,
 } from "./transport.ts";
-import { latin1Bytes } from "./_listen.ts";
 
 /** `write()` returns `false` once this many bytes are queued (Node's default for sockets). */
 const HIGH_WATER_MARK = 64 * 1024;

@@ -30,6 +30,7 @@
 import {
   describeListen,
   errorCode,
+  latin1Bytes,
   listenFailure,
   listenUnsupported,
   removeSocketFile,
@@ -47,7 +48,6 @@ import {
   type ServerTransport,
   type TlsInfo,
 } from "./transport.ts";
-import { latin1Bytes } from "./_listen.ts";
 
 /**
  * The read buffer of a connection: Deno holds it for as long as a read is

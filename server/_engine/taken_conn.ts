@@ -7,7 +7,6 @@
  */
 
 import type { Address, Conn, ConnEvents, TlsInfo } from "../../adapters/transport.ts";
-import { latin1Bytes } from "../../adapters/_listen.ts";
 
 const IDLE_EVENTS: ConnEvents = { data() {}, end() {}, drain() {}, close() {} };
 
@@ -66,7 +65,7 @@ export class TakenConn implements Conn {
     if (this.#started) this.#conn.resume();
   }
   writeLatin1(text: string): boolean {
-    return this.write(latin1Bytes(text));
+    return this.#conn.writeLatin1(text);
   }
 
   write(chunk: Uint8Array): boolean {

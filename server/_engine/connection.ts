@@ -114,6 +114,10 @@ export class EngineConnection implements ConnEvents, BodyOwner, ExchangeOwner, R
       if (this.#held > PIPELINE_BUDGET) this.#pauseFor(PAUSE_PIPELINE);
     }
     this.#feed(chunk);
+    // Between requests the parser goes back to the pool: a connection holds
+    // one only while a request is in progress, so the server needs about as
+    // many parsers as requests in flight, not as connections open.
+    if (this.#exchange === null) this.#releaseParser();
   }
 
   end(): void {
@@ -426,8 +430,6 @@ export class EngineConnection implements ConnEvents, BodyOwner, ExchangeOwner, R
 
   /** Called by the server's sweep once a second. */
   checkDeadline(now: number): void {
-    // A connection idle since the last sweep gives its parser back (busy ones keep it: no churn).
-    if (this.#exchange === null && this.deadlineKind === DEADLINE_IDLE) this.#releaseParser();
     const exchange = this.#exchange;
     if (exchange !== null && exchange.body !== null) {
       const since = exchange.body.waitingSince;

@@ -46,8 +46,8 @@ export interface ExchangeOwner {
 }
 
 /** A response's framing, decided before the head is written. */
-const enum_ = { LENGTH: 0, CHUNKED: 1, CLOSE: 2, NONE: 3 } as const;
-type Framing = typeof enum_[keyof typeof enum_];
+const FRAMING = { LENGTH: 0, CHUNKED: 1, CLOSE: 2, NONE: 3 } as const;
+type Framing = typeof FRAMING[keyof typeof FRAMING];
 
 /** One request/response exchange; also the {@linkcode ServeInfo} the handler gets. */
 export class Exchange implements ServeInfo {
@@ -163,7 +163,7 @@ export class Exchange implements ServeInfo {
     const reason = status === 500 ? "Internal Server Error" : statusLine(status, "").slice(13, -2);
     const fields = new HeadFields();
     fields.text = "content-type: text/plain; charset=utf-8\r\n";
-    this.#writeWhole(status, "", fields, reason, null);
+    this.#writeWhole(status, "", fields, reason);
   }
 
   /** Sends `100 Continue` when the handler first reads a body the client holds back. */
@@ -221,13 +221,13 @@ export class Exchange implements ServeInfo {
         throw new TypeError(`Cannot send an interim status ${status} as the response`);
       }
       if (light !== null) {
-        this.#writeWhole(status, light.statusText, fields, light.body, null);
+        this.#writeWhole(status, light.statusText, fields, light.body);
         return;
       }
       const trailers = trailersOf(response);
       const body = response.body;
       if (body === null) {
-        this.#writeWhole(status, response.statusText, fields, "", null);
+        this.#writeWhole(status, response.statusText, fields, "");
         return;
       }
       this.#stream(status, response.statusText, fields, body, trailers);
@@ -254,14 +254,14 @@ export class Exchange implements ServeInfo {
     if (
       fields.close || !head.keepAlive || owner.closing ||
       owner.served >= owner.settings.maxRequests ||
-      framing === enum_.CLOSE || !this.#bodyReusable()
+      framing === FRAMING.CLOSE || !this.#bodyReusable()
     ) {
       this.closeAfter = true;
     }
     let text = statusLine(status, reason) + fields.text;
-    if (framing === enum_.LENGTH) {
+    if (framing === FRAMING.LENGTH) {
       if (status !== 204 && status !== 304) text += `content-length: ${length}\r\n`;
-    } else if (framing === enum_.CHUNKED) {
+    } else if (framing === FRAMING.CHUNKED) {
       text += "transfer-encoding: chunked\r\n";
     }
     if (this.closeAfter) text += "connection: close\r\n";
@@ -294,7 +294,6 @@ export class Exchange implements ServeInfo {
     reason: string,
     fields: HeadFields,
     body: string | Uint8Array,
-    _unused: null,
   ): void {
     const noBody = this.#noBody(status);
     let bytes: Uint8Array | null = null;
@@ -314,7 +313,7 @@ export class Exchange implements ServeInfo {
         `Cannot send Content-Length ${fields.contentLength} with a body of ${length} bytes`,
       );
     }
-    const head = this.#head(status, reason, fields, enum_.LENGTH, length);
+    const head = this.#head(status, reason, fields, FRAMING.LENGTH, length);
     let out: Uint8Array;
     if (noBody || length === 0) {
       out = headBytes(head, fields.ascii, 0);
@@ -364,7 +363,7 @@ export class Exchange implements ServeInfo {
         length = await readyLength(body);
         if (this.#cancelled || owner.closed) return this.#finish();
       } else body.cancel().catch(() => {});
-      const framing = length >= 0 ? enum_.LENGTH : enum_.NONE;
+      const framing = length >= 0 ? FRAMING.LENGTH : FRAMING.NONE;
       this.#owner.write(
         headBytes(this.#head(status, reason, fields, framing, length), fields.ascii, 0),
       );
@@ -394,17 +393,17 @@ export class Exchange implements ServeInfo {
       if (this.#cancelled || owner.closed) return this.#abandon(reader);
       if (ended) {
         const bytes = first ?? new Uint8Array(0);
-        this.#writeWhole(status, reason, fields, bytes, null);
+        this.#writeWhole(status, reason, fields, bytes);
         return;
       }
       let framing: Framing;
-      if (fields.contentLength >= 0) framing = enum_.LENGTH;
-      else if (this.head.versionMinor >= 1) framing = enum_.CHUNKED;
-      else framing = enum_.CLOSE;
+      if (fields.contentLength >= 0) framing = FRAMING.LENGTH;
+      else if (this.head.versionMinor >= 1) framing = FRAMING.CHUNKED;
+      else framing = FRAMING.CLOSE;
       const head = this.#head(status, reason, fields, framing, fields.contentLength);
       owner.write(headBytes(head, fields.ascii, 0));
-      const chunked = framing === enum_.CHUNKED;
-      const limit = framing === enum_.LENGTH ? fields.contentLength : Infinity;
+      const chunked = framing === FRAMING.CHUNKED;
+      const limit = framing === FRAMING.LENGTH ? fields.contentLength : Infinity;
       let pending: Uint8Array | null = first;
       let next: Uint8Array | null = second;
       for (;;) {

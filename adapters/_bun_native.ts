@@ -29,8 +29,8 @@ import type {
   TlsInfo,
 } from "../server/types.ts";
 import {
-  checkTimeout,
   describeListen,
+  onceShutdown,
   pemText,
   removeStaleSocket,
   settlesWithin,
@@ -115,7 +115,6 @@ class BunRunningServer implements RunningServer {
   readonly address: Address;
   readonly #server: BunServer;
   readonly #core: NativeServer<BunServer>;
-  #stopped: Promise<void> | null = null;
 
   constructor(server: BunServer, core: NativeServer<BunServer>) {
     this.#server = server;
@@ -127,15 +126,9 @@ class BunRunningServer implements RunningServer {
     return this.#server.pendingRequests;
   }
 
-  shutdown(timeout: number): Promise<void> {
-    if (this.#stopped !== null) return this.#stopped;
-    try {
-      checkTimeout(timeout);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#stopped = this.#stop(timeout);
-  }
+  readonly shutdown: (timeout: number) => Promise<void> = onceShutdown((timeout) =>
+    this.#stop(timeout)
+  );
 
   async #stop(timeout: number): Promise<void> {
     this.#core.beginShutdown();

@@ -36,8 +36,8 @@ import type {
   TlsInfo,
 } from "../server/types.ts";
 import {
-  checkTimeout,
   describeListen,
+  onceShutdown,
   pemText,
   removeStaleSocket,
   settlesWithin,
@@ -108,7 +108,6 @@ class DenoRunningServer implements RunningServer {
   readonly #server: Deno.HttpServer;
   readonly #core: NativeServer<Deno.ServeHandlerInfo>;
   readonly #where: string;
-  #stopped: Promise<void> | null = null;
 
   constructor(server: Deno.HttpServer, core: NativeServer<Deno.ServeHandlerInfo>, where: string) {
     this.#server = server;
@@ -121,15 +120,9 @@ class DenoRunningServer implements RunningServer {
     return this.#core.inFlight;
   }
 
-  shutdown(timeout: number): Promise<void> {
-    if (this.#stopped !== null) return this.#stopped;
-    try {
-      checkTimeout(timeout);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#stopped = this.#stop(timeout);
-  }
+  readonly shutdown: (timeout: number) => Promise<void> = onceShutdown((timeout) =>
+    this.#stop(timeout)
+  );
 
   async #stop(timeout: number): Promise<void> {
     this.#core.beginShutdown();

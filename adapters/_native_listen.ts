@@ -60,3 +60,22 @@ export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<bo
     new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
   ]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * A `RunningServer.shutdown`: checks the timeout, runs `stop` once, and
+ * returns the same promise to every later call.
+ */
+export function onceShutdown(
+  stop: (timeout: number) => Promise<void>,
+): (timeout: number) => Promise<void> {
+  let stopped: Promise<void> | null = null;
+  return (timeout) => {
+    if (stopped !== null) return stopped;
+    try {
+      checkTimeout(timeout);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return stopped = stop(timeout);
+  };
+}

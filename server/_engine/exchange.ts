@@ -54,7 +54,8 @@ export class Exchange implements ServeInfo {
   readonly request: EngineRequest;
   readonly head: RequestHead;
   readonly body: BodySource | null;
-  readonly startTime: number = Date.now();
+  /** When the request head arrived (ms since the epoch); read only for the access log. */
+  readonly startTime: number;
   requestComplete = false;
   responseStarted = false;
   responseDone = false;
@@ -79,6 +80,7 @@ export class Exchange implements ServeInfo {
     request: EngineRequest,
   ) {
     this.#owner = owner;
+    this.startTime = owner.settings.onAccess === null ? 0 : Date.now();
     this.head = head;
     this.body = body;
     this.request = request;

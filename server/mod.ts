@@ -22,9 +22,29 @@
  */
 
 export type * from "./types.ts";
+export type {
+  ConnEvents,
+  Listener,
+  ListenErrorCode,
+  ListenOptions,
+  ListenTlsOptions,
+  ServerTransport,
+} from "../adapters/transport.ts";
+export { ListenError } from "../adapters/transport.ts";
 export { rawBackend } from "./engine.ts";
 export { BodyError, type BodyErrorCode } from "./errors.ts";
 export { html, json, switchingProtocols, text, withTrailers } from "./responses.ts";
+export {
+  type CookieOptions,
+  type CookiePriority,
+  type CookieSameSite,
+  deleteCookie,
+  type DeleteCookieOptions,
+  parseCookieHeader,
+  type ParseCookieOptions,
+  serializeSetCookie,
+  setCookie,
+} from "./cookies.ts";
 export { type ForwardedView, resolveForwarded, validateTrustProxy } from "./forwarded.ts";
 export * from "./lifecycle.ts";
 export * from "./access_log.ts";

@@ -33,6 +33,8 @@ export type {
 export { ListenError } from "../adapters/transport.ts";
 export { rawBackend } from "./engine.ts";
 export { BodyError, type BodyErrorCode } from "./errors.ts";
+export * from "./http_errors.ts";
+export * from "./_http_error_classes.ts";
 export { html, json, switchingProtocols, text, withTrailers } from "./responses.ts";
 export {
   type CookieOptions,

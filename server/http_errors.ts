@@ -3,7 +3,7 @@
  * (aiohttp's `web.HTTPException`), {@linkcode isHttpError} and
  * {@linkcode renderHttpError}, which turns one into a plain-text or JSON
  * response. The subclasses, one per status (`HttpNotFound`, `HttpFound`…),
- * are in `_http_error_classes.ts`.
+ * are in `_http_redirects.ts`, `_http_client_errors.ts` and `_http_server_errors.ts`.
  *
  * All of them share the code `"SLUICE_ERR_HTTP_STATUS"`: what a caller
  * branches on is the `status` (or the subclass), and a single code also

@@ -34,7 +34,9 @@ export { ListenError } from "../adapters/transport.ts";
 export { rawBackend } from "./engine.ts";
 export { BodyError, type BodyErrorCode } from "./errors.ts";
 export * from "./http_errors.ts";
-export * from "./_http_error_classes.ts";
+export * from "./_http_redirects.ts";
+export * from "./_http_client_errors.ts";
+export * from "./_http_server_errors.ts";
 export { html, json, switchingProtocols, text, withTrailers } from "./responses.ts";
 export {
   type CookieOptions,

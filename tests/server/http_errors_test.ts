@@ -43,7 +43,7 @@ import {
   HttpUnsupportedMediaType,
   HttpUpgradeRequired,
   HttpVersionNotSupported,
-} from "../../server/_http_error_classes.ts";
+} from "../../server/mod.ts";
 import { within } from "../adapters/_net.ts";
 import { portOf, RawClient } from "./_client.ts";
 

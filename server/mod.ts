@@ -38,6 +38,7 @@ export * from "./_http_redirects.ts";
 export * from "./_http_client_errors.ts";
 export * from "./_http_server_errors.ts";
 export { html, json, switchingProtocols, text, withTrailers } from "./responses.ts";
+export { type RouteMatch, RouteMatcher } from "./router/matcher.ts";
 export {
   type CookieOptions,
   type CookiePriority,

@@ -39,6 +39,8 @@ export * from "./_http_client_errors.ts";
 export * from "./_http_server_errors.ts";
 export { html, json, switchingProtocols, text, withTrailers } from "./responses.ts";
 export { type RouteMatch, RouteMatcher } from "./router/matcher.ts";
+export { compose, type Middleware, type Next } from "./middleware/compose.ts";
+export { AppKey, AppState } from "./app_key.ts";
 export {
   type CookieOptions,
   type CookiePriority,

@@ -41,6 +41,7 @@ export { html, json, switchingProtocols, text, withTrailers } from "./responses.
 export { type RouteMatch, RouteMatcher } from "./router/matcher.ts";
 export { compose, type Middleware, type Next } from "./middleware/compose.ts";
 export { AppKey, AppState } from "./app_key.ts";
+export { ServerRequest, type ServerRequestOptions } from "./server_request.ts";
 export {
   type CookieOptions,
   type CookiePriority,

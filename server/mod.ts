@@ -39,6 +39,17 @@ export * from "./_http_client_errors.ts";
 export * from "./_http_server_errors.ts";
 export { html, json, switchingProtocols, text, withTrailers } from "./responses.ts";
 export { type RouteMatch, RouteMatcher } from "./router/matcher.ts";
+export {
+  type AddRouteOptions,
+  type RouteInfo,
+  Router,
+  type RouteResolution,
+  type RouterOptions,
+  type UrlOptions,
+  type UrlParams,
+  type UrlQuery,
+} from "./router/router.ts";
+export { normalizePath, type NormalizePathOptions } from "./router/normalize.ts";
 export { compose, type Middleware, type Next } from "./middleware/compose.ts";
 export { AppKey, AppState } from "./app_key.ts";
 export { ServerRequest, type ServerRequestOptions } from "./server_request.ts";

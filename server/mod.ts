@@ -52,6 +52,18 @@ export {
 export { normalizePath, type NormalizePathOptions } from "./router/normalize.ts";
 export { compose, type Middleware, type Next } from "./middleware/compose.ts";
 export { AppKey, AppState } from "./app_key.ts";
+export {
+  type ResponseWriter,
+  sse,
+  type SseEvent,
+  type SseInit,
+  type SseWriter,
+  stream,
+  StreamError,
+  type StreamErrorCode,
+  type StreamInit,
+  streamResponse,
+} from "./streaming.ts";
 export { ServerRequest, type ServerRequestOptions } from "./server_request.ts";
 export {
   type CookieOptions,

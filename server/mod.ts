@@ -65,6 +65,17 @@ export {
   streamResponse,
 } from "./streaming.ts";
 export { ServerRequest, type ServerRequestOptions } from "./server_request.ts";
+export { type FileRequest, fileResponse, type FileResponseOptions } from "./file_response.ts";
+export type { FileHandle, FileStat, FileSystem } from "../adapters/fs.ts";
+export {
+  type CompressionLevels,
+  type CompressOptions,
+  compressResponse,
+  decompressBody,
+  type DecompressOptions,
+  negotiateEncoding,
+  supportedEncodings,
+} from "./compression.ts";
 export {
   type CookieOptions,
   type CookiePriority,

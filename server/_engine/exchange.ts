@@ -315,7 +315,9 @@ export class Exchange implements ServeInfo {
         `Cannot send Content-Length ${fields.contentLength} with a body of ${length} bytes`,
       );
     }
-    const head = this.#head(status, reason, fields, FRAMING.LENGTH, length);
+    // A bodiless answer (HEAD) keeps the length the application declared.
+    const declared = noBody && fields.contentLength >= 0 ? fields.contentLength : length;
+    const head = this.#head(status, reason, fields, FRAMING.LENGTH, declared);
     let out: Uint8Array;
     if (noBody || length === 0) {
       out = headBytes(head, fields.ascii, 0);

@@ -65,6 +65,13 @@ export {
   streamResponse,
 } from "./streaming.ts";
 export { ServerRequest, type ServerRequestOptions } from "./server_request.ts";
+export {
+  Application,
+  type ApplicationOptions,
+  AppRouter,
+  type Handler,
+  type RouteVerb,
+} from "./application.ts";
 export { type FileRequest, fileResponse, type FileResponseOptions } from "./file_response.ts";
 export type { FileHandle, FileStat, FileSystem } from "../adapters/fs.ts";
 export {

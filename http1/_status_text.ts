@@ -42,7 +42,7 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
   415: "Unsupported Media Type",
   416: "Range Not Satisfiable",
   417: "Expectation Failed",
-  418: "I'm a Teapot",
+  418: "I'm a teapot",
   421: "Misdirected Request",
   422: "Unprocessable Content",
   423: "Locked",

@@ -13,61 +13,10 @@
  */
 
 import { SluiceError } from "../util/errors.ts";
+import { STATUS_TEXT } from "../http1/_status_text.ts";
 import { json, text } from "./responses.ts";
 
 const HTTP_ERROR = Symbol.for("sluice.httpError");
-
-/** The reason phrases of RFC 9110 and the other registered 3xx–5xx statuses. */
-const REASONS: Record<number, string> = {
-  300: "Multiple Choices",
-  301: "Moved Permanently",
-  302: "Found",
-  303: "See Other",
-  304: "Not Modified",
-  305: "Use Proxy",
-  307: "Temporary Redirect",
-  308: "Permanent Redirect",
-  400: "Bad Request",
-  401: "Unauthorized",
-  402: "Payment Required",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  406: "Not Acceptable",
-  407: "Proxy Authentication Required",
-  408: "Request Timeout",
-  409: "Conflict",
-  410: "Gone",
-  411: "Length Required",
-  412: "Precondition Failed",
-  413: "Content Too Large",
-  414: "URI Too Long",
-  415: "Unsupported Media Type",
-  416: "Range Not Satisfiable",
-  417: "Expectation Failed",
-  418: "I'm a teapot",
-  421: "Misdirected Request",
-  422: "Unprocessable Content",
-  423: "Locked",
-  424: "Failed Dependency",
-  425: "Too Early",
-  426: "Upgrade Required",
-  428: "Precondition Required",
-  429: "Too Many Requests",
-  431: "Request Header Fields Too Large",
-  451: "Unavailable For Legal Reasons",
-  500: "Internal Server Error",
-  501: "Not Implemented",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-  505: "HTTP Version Not Supported",
-  506: "Variant Also Negotiates",
-  507: "Insufficient Storage",
-  508: "Loop Detected",
-  510: "Not Extended",
-  511: "Network Authentication Required",
-};
 
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\x00-\x1f\x7f]/;
@@ -137,7 +86,7 @@ export class HttpError extends SluiceError {
     if (!Number.isInteger(status) || status < 300 || status > 599) {
       throw new RangeError(`Cannot create an HttpError with status ${status}: not in 300–599`);
     }
-    const reason = options?.reason ?? REASONS[status] ?? "";
+    const reason = options?.reason ?? STATUS_TEXT[status] ?? "";
     if (CONTROL.test(reason)) {
       throw new TypeError(
         `Cannot create an HttpError with reason ${

@@ -31,6 +31,8 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import {
+  alpnWire,
+  asError,
   describeListen,
   errorCode,
   latin1Bytes,
@@ -40,6 +42,7 @@ import {
   removeStaleSocket,
   type SocketFile,
   socketFileAt,
+  tcpAddress,
 } from "./_listen.ts";
 import {
   type Address,
@@ -51,79 +54,19 @@ import {
   type ServerTransport,
   type TlsInfo,
 } from "./transport.ts";
+import type * as BunApi from "./_bun_api.ts";
 
 /** `write()` returns `false` once this many bytes are queued (Node's default for sockets). */
 const HIGH_WATER_MARK = 64 * 1024;
 /** A TLS client that has not finished its handshake by then is dropped (Node's default). */
 const HANDSHAKE_TIMEOUT_MS = 120_000;
 
-// The parts of Bun's API this file uses (`deno check` has no Bun types).
-interface BunSocket {
-  data: BunConn | undefined;
-  readonly remoteAddress?: string;
-  readonly remotePort?: number;
-  readonly localAddress?: string;
-  readonly localPort?: number;
-  readonly alpnProtocol: string | false | null;
-  readonly authorized: boolean;
-  write(data: Uint8Array): number;
-  end(): unknown;
-  shutdown(halfClose?: boolean): void;
-  terminate(): void;
-  pause(): void;
-  resume(): void;
-  setNoDelay(noDelay?: boolean): boolean;
-  getTLSVersion(): string | null;
-  getServername(): string | undefined;
-}
-interface BunSocketHandler {
-  binaryType: "uint8array";
-  open(socket: BunSocket): void;
-  handshake?(socket: BunSocket, success: boolean, error: Error | null): void;
-  data(socket: BunSocket, chunk: Uint8Array): void;
-  end(socket: BunSocket): void;
-  drain(socket: BunSocket): void;
-  close(socket: BunSocket, error?: Error): void;
-  error(socket: BunSocket, error: Error): void;
-}
-interface BunListenOptions {
-  hostname?: string;
-  port?: number;
-  unix?: string;
-  fd?: number;
-  reusePort?: boolean;
-  allowHalfOpen: boolean;
-  tls?: {
-    cert: string | Uint8Array;
-    key: string | Uint8Array;
-    ca?: string | Uint8Array;
-    requestCert: boolean;
-    rejectUnauthorized: boolean;
-    ALPNProtocols?: Uint8Array;
-  };
-  socket: BunSocketHandler;
-}
-interface BunSocketListener {
-  stop(closeActiveConnections?: boolean): void;
-  readonly hostname?: string;
-  readonly port?: number;
-  getsockname(out: { address?: string; port?: number; family?: string }): void;
-}
-interface BunLike {
-  listen(options: BunListenOptions): BunSocketListener;
-}
-
-function asError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
-}
-
-function tcpAddress(hostname: string | undefined, port: number | undefined): Address {
-  // Unknown when the peer reset the connection before it was accepted.
-  if (hostname === undefined || port === undefined) {
-    return { transport: "tcp", hostname: "", port: 0, family: "IPv4" };
-  }
-  return { transport: "tcp", hostname, port, family: hostname.includes(":") ? "IPv6" : "IPv4" };
-}
+// Bun's socket API, with our connection as each socket's data.
+type BunSocket = BunApi.BunSocket<BunConn>;
+type BunSocketHandler = BunApi.BunSocketHandler<BunConn>;
+type BunListenOptions = BunApi.BunListenOptions<BunConn>;
+type BunSocketListener = BunApi.BunSocketListener;
+type BunLike = BunApi.BunLike<BunConn>;
 
 /** A Bun socket behind the {@linkcode Conn} contract. */
 class BunConn implements Conn {
@@ -453,24 +396,6 @@ class BunListener implements Listener {
     })();
     return this.#closing;
   }
-}
-
-/** ALPN protocol names in the wire format Bun takes: each one prefixed by its length. */
-function alpnWire(protocols: readonly string[]): Uint8Array {
-  const names = protocols.map((name) => new TextEncoder().encode(name));
-  const out = new Uint8Array(names.reduce((n, name) => n + 1 + name.length, 0));
-  let at = 0;
-  for (const name of names) {
-    if (name.length === 0 || name.length > 255) {
-      throw new TypeError(
-        "Cannot listen with TLS: each ALPN protocol name must be 1 to 255 bytes long",
-      );
-    }
-    out[at++] = name.length;
-    out.set(name, at);
-    at += name.length;
-  }
-  return out;
 }
 
 async function toListenError(

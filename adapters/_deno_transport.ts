@@ -28,6 +28,7 @@
  */
 
 import {
+  asError,
   describeListen,
   errorCode,
   latin1Bytes,
@@ -64,10 +65,6 @@ const COALESCE_MAX = 64 * 1024;
 const HANDSHAKE_TIMEOUT_MS = 120_000;
 /** Pause after a failed accept (`EMFILE`, …) so that the loop does not spin. */
 const ACCEPT_RETRY_MS = 50;
-
-function asError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
-}
 
 function toAddress(addr: Deno.Addr): Address {
   if (addr.transport === "tcp" || addr.transport === "udp") {

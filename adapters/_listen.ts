@@ -10,7 +10,7 @@
 
 import { lstat, unlink } from "node:fs/promises";
 import { connect } from "node:net";
-import { ListenError, type ListenOptions } from "./transport.ts";
+import { type Address, ListenError, type ListenOptions } from "./transport.ts";
 
 /** How long the check for a live process behind an existing Unix socket file may take. */
 const STALE_PROBE_MS = 1000;
@@ -273,4 +273,53 @@ export function latin1Bytes(text: string): Uint8Array {
     }
   }
   return encoder.encode(text);
+}
+
+/**
+ * A TCP {@linkcode Address}; an unknown host or port (a peer that reset the
+ * connection before it was accepted) gives the empty address.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(tcpAddress("::1", 80).family, "IPv6");
+ * assert.equal(tcpAddress(undefined, undefined).hostname, "");
+ * ```
+ */
+export function tcpAddress(hostname: string | undefined, port: number | undefined): Address {
+  if (hostname === undefined || port === undefined) {
+    return { transport: "tcp", hostname: "", port: 0, family: "IPv4" };
+  }
+  return { transport: "tcp", hostname, port, family: hostname.includes(":") ? "IPv6" : "IPv4" };
+}
+
+/**
+ * `value` as an `Error` (thrown non-errors wrapped).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(asError("x").message, "x");
+ * ```
+ */
+export function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+/** ALPN protocol names in the wire format Bun takes: each one prefixed by its length. */
+export function alpnWire(protocols: readonly string[]): Uint8Array {
+  const names = protocols.map((name) => new TextEncoder().encode(name));
+  const out = new Uint8Array(names.reduce((n, name) => n + 1 + name.length, 0));
+  let at = 0;
+  for (const name of names) {
+    if (name.length === 0 || name.length > 255) {
+      throw new TypeError(
+        "Cannot listen with TLS: each ALPN protocol name must be 1 to 255 bytes long",
+      );
+    }
+    out[at++] = name.length;
+    out.set(name, at);
+    at += name.length;
+  }
+  return out;
 }

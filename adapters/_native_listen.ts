@@ -6,10 +6,10 @@
  * @module
  */
 
-import { type Address, ListenError } from "./transport.ts";
+import { ListenError } from "./transport.ts";
 import { errorCode, listenFailure } from "./_listen.ts";
 
-export { describeListen, removeStaleSocket } from "./_listen.ts";
+export { describeListen, removeStaleSocket, tcpAddress } from "./_listen.ts";
 
 /** A `SLUICE_ERR_LISTEN_UNSUPPORTED` error for what `server` cannot do. */
 export function unsupported(where: string, server: string, what: string): ListenError {
@@ -30,11 +30,6 @@ export function toListenError(error: unknown, where: string): ListenError {
     syscallCode = "ENOTFOUND";
   }
   return listenFailure(error, where, syscallCode);
-}
-
-/** A TCP address from a runtime's hostname and port. */
-export function tcpAddress(hostname: string, port: number): Address {
-  return { transport: "tcp", hostname, port, family: hostname.includes(":") ? "IPv6" : "IPv4" };
 }
 
 /** PEM text of a certificate or key given as text or bytes. */

@@ -41,6 +41,7 @@ import {
   type TlsInfo,
 } from "./transport.ts";
 import {
+  asError,
   describeListen,
   errorCode,
   listenFailure,
@@ -48,6 +49,7 @@ import {
   removeStaleSocket,
   type SocketFile,
   socketFileAt,
+  tcpAddress,
 } from "./_listen.ts";
 
 export type {
@@ -74,23 +76,11 @@ function reusePortSupported(): boolean {
   return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 }
 
-function tcpAddress(hostname: string | undefined, port: number | undefined): Address {
-  // Unknown when the peer reset the connection before it was accepted.
-  if (hostname === undefined || port === undefined) {
-    return { transport: "tcp", hostname: "", port: 0, family: "IPv4" };
-  }
-  return { transport: "tcp", hostname, port, family: hostname.includes(":") ? "IPv6" : "IPv4" };
-}
-
 /** PEM text or bytes as `node:tls` wants them (a Buffer over the same bytes, no copy). */
 function pem(value: string | Uint8Array): string | Buffer {
   return typeof value === "string"
     ? value
     : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-}
-
-function asError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
 }
 
 /** The connection a socket belongs to, for the listeners shared by all sockets. */

@@ -11,7 +11,9 @@ import { AppState } from "./app_key.ts";
 import { BodyError } from "./errors.ts";
 import { isHttpError, renderHttpError } from "./http_errors.ts";
 import { compose, type Middleware } from "./middleware/compose.ts";
-import { type AddRouteOptions, Router, type UrlOptions } from "./router/router.ts";
+import { AppRouter, type Handler } from "./app_router.ts";
+import { Router, type RouteResolution } from "./router/router.ts";
+import { runCleanup, runShutdown, runStartup } from "./lifecycle.ts";
 import { ServerRequest } from "./server_request.ts";
 import type {
   CleanupContext,
@@ -21,9 +23,6 @@ import type {
   ServerApp,
   ServerLogger,
 } from "./types.ts";
-
-/** A route handler of an {@linkcode Application}. */
-export type Handler = (request: ServerRequest<Application>) => Response | Promise<Response>;
 
 /** Options of {@linkcode Application}. */
 export interface ApplicationOptions {
@@ -36,96 +35,35 @@ export interface ApplicationOptions {
 }
 
 /**
- * One verb of {@linkcode AppRouter}: registers `handler` on `path`.
+ * A hook of {@linkcode Application.onResponsePrepare}: sees every response
+ * before it is sent (error answers too) while its headers can still change.
  *
  * @example
  * ```ts
- * import { Application, type RouteVerb, text } from "@sluice/http/server";
+ * import type { ResponsePrepareHook } from "@sluice/http/server";
  *
- * const app = new Application();
- * const get: RouteVerb = app.router.get;
- * get("/", () => text("home"));
+ * const securityHeaders: ResponsePrepareHook = (_req, res) => {
+ *   res.headers.set("x-content-type-options", "nosniff");
+ * };
  * ```
  */
-export type RouteVerb = (path: string, handler: Handler, options?: AddRouteOptions) => void;
-
-/**
- * The routes of an {@linkcode Application}: `get`, `post`, … register a
- * handler for a URLPattern pathname (`/users/:id`), `url()` builds a named
- * route's path back.
- *
- * @example
- * ```ts
- * import { Application, text } from "@sluice/http/server";
- * import assert from "node:assert/strict";
- *
- * const app = new Application();
- * app.router.get("/users/:id", (req) => text(`user ${req.params.id}`), { name: "user" });
- * assert.equal(app.router.url("user", { params: { id: "7" } }), "/users/7");
- * ```
- */
-export class AppRouter {
-  readonly #router: Router<Handler>;
-  /** `GET` (also answers `HEAD`). */
-  readonly get: RouteVerb;
-  /** `POST`. */
-  readonly post: RouteVerb;
-  /** `PUT`. */
-  readonly put: RouteVerb;
-  /** `PATCH`. */
-  readonly patch: RouteVerb;
-  /** `DELETE`. */
-  readonly delete: RouteVerb;
-  /** `HEAD` (overrides the automatic one of a `GET` route). */
-  readonly head: RouteVerb;
-  /** `OPTIONS`. */
-  readonly options: RouteVerb;
-  /** Every method. */
-  readonly all: RouteVerb;
-
-  /**
-   * Wraps a method router.
-   *
-   * @param router The method router underneath.
-   */
-  constructor(router: Router<Handler>) {
-    this.#router = router;
-    const verb = (method: string): RouteVerb => (path, handler, options) =>
-      this.route(method, path, handler, options);
-    this.get = verb("GET");
-    this.post = verb("POST");
-    this.put = verb("PUT");
-    this.patch = verb("PATCH");
-    this.delete = verb("DELETE");
-    this.head = verb("HEAD");
-    this.options = verb("OPTIONS");
-    this.all = verb("*");
-  }
-
-  /** Registers `handler` for `method` (`"*"` for any) on `path`. */
-  route(method: string, path: string, handler: Handler, options?: AddRouteOptions): void {
-    if (typeof handler !== "function") {
-      throw new TypeError(`Cannot add route ${method} ${path}: the handler is not a function`);
-    }
-    this.#router.add(method, path, handler, options);
-  }
-
-  /** The path of the route named `name`, with `params` filled in and `query` appended. */
-  url(name: string, options?: UrlOptions): string {
-    return this.#router.url(name, options);
-  }
-
-  /** The router underneath. */
-  get table(): Router<Handler> {
-    return this.#router;
-  }
-}
+export type ResponsePrepareHook = (
+  request: ServerRequest<Application>,
+  response: Response,
+) => void | Promise<void>;
 
 /**
  * An application, as aiohttp's `web.Application`: routes, middleware, typed
- * state and lifecycle signals. `handleIncoming` is what servers call; `fetch`
- * takes a platform `Request`. Not yet here: sub-applications (`mount`),
- * class-based views and static files (see the open framework issue).
+ * state, lifecycle signals and sub-applications. `handleIncoming` is what
+ * servers call; `fetch` takes a platform `Request`.
+ *
+ * A sub-application (`app.mount("/api", api)`) keeps its own routes,
+ * middlewares, state and signals: a request routed into it runs the parent's
+ * middlewares, then its own, then the handler, and `req.app` is the
+ * sub-application. Requests no sub-application routes (404, 405) run the
+ * parent's middlewares only. Its startup, shutdown and cleanup run with the
+ * parent's (its startup after the parent's `onStartup` hooks, its cleanup
+ * before the parent's `onCleanup` hooks).
  *
  * @example Handle a request in-process
  * ```ts
@@ -137,6 +75,27 @@ export class AppRouter {
  * const res = await app.fetch(new Request("http://localhost/hello/Ada"));
  * assert.deepEqual(await res.json(), { hello: "Ada" });
  * assert.equal((await app.fetch(new Request("http://localhost/nope"))).status, 404);
+ * ```
+ *
+ * @example A sub-application with its own middleware
+ * ```ts
+ * import { Application, json } from "@sluice/http/server";
+ * import assert from "node:assert/strict";
+ *
+ * const api = new Application();
+ * api.use(async (req, next) => {
+ *   const res = await next(req);
+ *   res.headers.set("x-api", "1");
+ *   return res;
+ * });
+ * api.router.get("/items/:id", (req) => json({ id: req.params.id }), { name: "item" });
+ *
+ * const app = new Application();
+ * app.mount("/api", api);
+ * const res = await app.fetch(new Request("http://localhost/api/items/3"));
+ * assert.deepEqual(await res.json(), { id: "3" });
+ * assert.equal(res.headers.get("x-api"), "1");
+ * assert.equal(api.router.url("item", { params: { id: 3 } }), "/api/items/3");
  * ```
  */
 export class Application implements ServerApp {
@@ -152,13 +111,24 @@ export class Application implements ServerApp {
   readonly onShutdown: LifecycleHook<Application>[] = [];
   /** Run last. */
   readonly onCleanup: LifecycleHook<Application>[] = [];
+  /**
+   * Run for every response of this application (and, for a sub-application,
+   * of the requests routed into it), after the middlewares, before it is
+   * sent: parents' hooks first.
+   */
+  readonly onResponsePrepare: ResponsePrepareHook[] = [];
   /** Largest body the buffered reads accept. */
   readonly clientMaxSize: number;
   readonly #router: Router<Handler>;
   readonly #middlewares: Middleware<ServerRequest<Application>>[] = [];
+  readonly #mounts: Mount[] = [];
   readonly #logger: ServerLogger;
   readonly #autoOptions: boolean;
-  #run: ((request: ServerRequest<Application>) => Response | Promise<Response>) | null = null;
+  #parent: Application | null = null;
+  #mountPrefix = "";
+  #frozen = false;
+  /** The middlewares from the root down to this application, around routing; built on first use. */
+  #chain: ((request: ServerRequest<Application>) => Response | Promise<Response>) | null = null;
 
   /**
    * Creates an application.
@@ -172,11 +142,21 @@ export class Application implements ServerApp {
     }
     this.#autoOptions = options.autoOptions ?? true;
     this.#router = new Router<Handler>({ autoOptions: this.#autoOptions });
-    this.router = new AppRouter(this.#router);
+    this.router = new AppRouter(this.#router, () => this.prefix);
     this.#logger = options.logger ?? {
       error: (message, error) => console.error(message, error),
       info: (message) => console.log(message),
     };
+  }
+
+  /** The application this one is mounted in, or `null`. */
+  get parent(): Application | null {
+    return this.#parent;
+  }
+
+  /** The full path prefix this application is mounted at (`""` for a root). */
+  get prefix(): string {
+    return this.#parent === null ? "" : this.#parent.prefix + this.#mountPrefix;
   }
 
   /**
@@ -187,8 +167,48 @@ export class Application implements ServerApp {
     if (typeof middleware !== "function") {
       throw new TypeError("Cannot use a middleware that is not a function");
     }
-    if (this.#run !== null) throw new TypeError("Cannot add middleware once requests are served");
+    if (this.#frozen) throw new TypeError("Cannot add middleware once requests are served");
     this.#middlewares.push(middleware);
+    return this;
+  }
+
+  /**
+   * Mounts `app` at `prefix` (static, like `/api`): paths under it are
+   * routed by `app` with the prefix taken off. An application can be mounted
+   * once, before requests are served; prefixes may nest but not repeat.
+   */
+  mount(prefix: string, app: Application): this {
+    if (!(app instanceof Application)) {
+      throw new TypeError("Cannot mount: not an Application");
+    }
+    if (typeof prefix !== "string" || !VALID_PREFIX.test(prefix)) {
+      throw new TypeError(
+        `Cannot mount at ${
+          JSON.stringify(prefix)
+        }: a prefix is a static path like "/api" (no trailing slash, no pattern syntax)`,
+      );
+    }
+    if (this.#frozen || app.#frozen) {
+      throw new TypeError(`Cannot mount at ${prefix}: requests are already being served`);
+    }
+    if (app.#parent !== null) {
+      throw new TypeError(`Cannot mount at ${prefix}: the application is already mounted`);
+    }
+    if (app.#contains(this)) {
+      throw new TypeError(`Cannot mount at ${prefix}: an application cannot be mounted in itself`);
+    }
+    if (this.#mounts.some((m) => m.prefix === prefix)) {
+      throw new TypeError(`Cannot mount at ${prefix}: another application is mounted there`);
+    }
+    app.#parent = this;
+    app.#mountPrefix = prefix;
+    this.#mounts.push({ prefix, app });
+    // Longest prefix first, so that "/api/v2" wins over "/api".
+    this.#mounts.sort((a, b) => b.prefix.length - a.prefix.length);
+    this.cleanupCtx.push(subApplicationContext(prefix, app));
+    this.onShutdown.push(
+      nameHook(`shutdown of the application at ${prefix}`, () => runShutdown(app)),
+    );
     return this;
   }
 
@@ -200,37 +220,104 @@ export class Application implements ServerApp {
     return this.#handle(incoming, info);
   };
 
-  /** The edge entry point: a platform `Request` in, a `Response` out. */
-  readonly fetch = (request: Request): Promise<Response> => {
+  /** The edge entry point: a platform `Request` in, a `Response` out (no body for `HEAD`). */
+  readonly fetch = async (request: Request): Promise<Response> => {
     const req = ServerRequest.from(request, { app: this, params: {} });
-    return this.#handle(req.incoming, null);
+    const response = await this.#handle(req.incoming, null);
+    if (request.method !== "HEAD" || response.body === null) return response;
+    await response.body.cancel().catch(() => {});
+    return new Response(null, response);
   };
 
   async #handle(incoming: IncomingRequest, info: ServeInfo | null): Promise<Response> {
-    const run = this.#run ??= compose(this.#middlewares, (req) => this.#dispatch(req));
-    const resolution = this.#router.resolve(incoming.method, incoming.pathname);
-    const params = resolution.kind === "found" ? resolution.params : {};
+    if (!this.#frozen) this.#freeze();
+    const found = this.#locate(incoming.method, incoming.pathname);
+    const app = found.app;
     const request = new ServerRequest(incoming, {
-      app: this as Application,
-      params,
-      clientMaxSize: this.clientMaxSize,
+      app,
+      params: found.resolution.kind === "found" ? found.resolution.params : {},
+      clientMaxSize: app.clientMaxSize,
       info,
     });
-    routed.set(request, resolution);
+    routed.set(request, found.resolution);
+    let response: Response;
     try {
-      return await run(request);
+      response = await (app.#chain ??= app.#buildChain())(request);
     } catch (error) {
       if (error instanceof BodyError) throw error;
       if (!isHttpError(error)) {
         this.#logger.error(`Handler failed for ${incoming.method} ${incoming.pathname}`, error);
       }
-      return renderHttpError(error, incoming.header("accept"));
+      response = renderHttpError(error, incoming.header("accept"));
     }
+    return found.prepare ? await prepareResponse(app, request, response) : response;
+  }
+
+  /** Finds the route of `pathname` here or in a mounted application. */
+  #locate(method: string, pathname: string): Located {
+    const own = this.#router.resolve(method, pathname);
+    const mounts = this.#mounts;
+    if (own.kind === "found" || own.kind === "bad-request" || mounts.length === 0) {
+      return { app: this, resolution: own, prepare: this.onResponsePrepare.length > 0 };
+    }
+    let allowed: Located | null = own.kind === "method-not-allowed"
+      ? { app: this, resolution: own, prepare: this.onResponsePrepare.length > 0 }
+      : null;
+    for (let i = 0; i < mounts.length; i++) {
+      const prefix = mounts[i].prefix;
+      if (
+        pathname.length > prefix.length && pathname.charCodeAt(prefix.length) === 47 &&
+        pathname.startsWith(prefix)
+      ) {
+        const inner = mounts[i].app.#locate(method, pathname.slice(prefix.length));
+        const prepare = inner.prepare || this.onResponsePrepare.length > 0;
+        if (inner.resolution.kind === "found") return { ...inner, prepare };
+        if (inner.resolution.kind === "bad-request") {
+          return { app: this, resolution: inner.resolution, prepare };
+        }
+        if (inner.resolution.kind === "method-not-allowed") {
+          const allow = allowed !== null && allowed.resolution.kind === "method-not-allowed"
+            ? [...new Set([...allowed.resolution.allow, ...inner.resolution.allow])].sort()
+            : inner.resolution.allow;
+          allowed = { app: this, resolution: { kind: "method-not-allowed", allow }, prepare };
+        }
+      }
+    }
+    return allowed ?? { app: this, resolution: own, prepare: this.onResponsePrepare.length > 0 };
+  }
+
+  /** The middlewares of every application from the root down to this one, around routing. */
+  #buildChain(): (request: ServerRequest<Application>) => Response | Promise<Response> {
+    const middlewares: Middleware<ServerRequest<Application>>[] = [];
+    // The root's middlewares first.
+    for (let up: Application | null = this.#parent; up !== null; up = up.#parent) {
+      middlewares.unshift(...up.#middlewares);
+    }
+    middlewares.push(...this.#middlewares);
+    return compose(middlewares, (req) => this.#dispatch(req));
+  }
+
+  /** Whether `app` is this application or mounted somewhere below it. */
+  #contains(app: Application): boolean {
+    return app === this || this.#mounts.some((m) => m.app.#contains(app));
+  }
+
+  #root(): Application {
+    return this.#parent === null ? this : this.#parent.#root();
+  }
+
+  #freeze(): void {
+    const freeze = (app: Application): void => {
+      app.#frozen = true;
+      for (const m of app.#mounts) freeze(m.app);
+    };
+    freeze(this.#root());
   }
 
   #dispatch(request: ServerRequest<Application>): Response | Promise<Response> {
+    // A middleware that passed on a request of its own: route it again, here.
     const resolution = routed.get(request) ??
-      this.#router.resolve(request.method, request.pathname);
+      this.#router.resolve(request.method, request.pathname.slice(this.prefix.length) || "/");
     switch (resolution.kind) {
       case "found":
         return resolution.handler(request);
@@ -250,5 +337,59 @@ export class Application implements ServerApp {
   }
 }
 
+/** A sub-application and where it is mounted. */
+interface Mount {
+  readonly prefix: string;
+  readonly app: Application;
+}
+
+/** Where a request goes: the application that routes it, and what its router found. */
+interface Located {
+  readonly app: Application;
+  readonly resolution: RouteResolution<Handler>;
+  /** Whether any application on the way has `onResponsePrepare` hooks. */
+  readonly prepare: boolean;
+}
+
+/** Static paths only: segments of URL path characters, no pattern syntax, no trailing slash. */
+const VALID_PREFIX = /^(?:\/[A-Za-z0-9\-._~!$&'@=;,%]+)+$/;
+
 /** Each request's route, found before the middleware chain runs. */
-const routed = new WeakMap<object, ReturnType<Router<Handler>["resolve"]>>();
+const routed = new WeakMap<object, RouteResolution<Handler>>();
+
+/** Runs the `onResponsePrepare` hooks from the root down to `app`; headers made mutable first. */
+async function prepareResponse(
+  app: Application,
+  request: ServerRequest<Application>,
+  response: Response,
+): Promise<Response> {
+  const apps: Application[] = [];
+  for (let up: Application | null = app; up !== null; up = up.parent) apps.unshift(up);
+  let res = response;
+  try {
+    // A Response.redirect() or a fetched Response has immutable headers.
+    res.headers.delete("x-sluice-probe");
+  } catch {
+    res = new Response(res.body, res);
+  }
+  for (const each of apps) {
+    for (const hook of each.onResponsePrepare) await hook(request, res);
+  }
+  return res;
+}
+
+/** A sub-application's startup and cleanup as one of its parent's cleanup contexts. */
+function subApplicationContext(prefix: string, app: Application): CleanupContext<Application> {
+  const context = async function* (): AsyncGenerator<unknown, void, unknown> {
+    await runStartup(app);
+    yield;
+    await runCleanup(app);
+  };
+  Object.defineProperty(context, "name", { value: `the application at ${prefix}` });
+  return context;
+}
+
+function nameHook(name: string, hook: LifecycleHook<Application>): LifecycleHook<Application> {
+  Object.defineProperty(hook, "name", { value: name });
+  return hook;
+}

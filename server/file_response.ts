@@ -375,3 +375,18 @@ function fileStream(
     },
   }, { highWaterMark: 0 });
 }
+
+/**
+ * The same as {@linkcode fileResponse}, by the name the response helpers
+ * (`json`, `text`, `redirect`, …) use: a file from disk, with ranges,
+ * validators and conditional requests.
+ *
+ * @example
+ * ```ts
+ * import { Application, file } from "@sluice/http/server";
+ *
+ * const app = new Application();
+ * app.router.get("/report", (req) => file(req, "./reports/latest.pdf"));
+ * ```
+ */
+export const file: typeof fileResponse = fileResponse;

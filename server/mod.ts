@@ -37,7 +37,7 @@ export * from "./http_errors.ts";
 export * from "./_http_redirects.ts";
 export * from "./_http_client_errors.ts";
 export * from "./_http_server_errors.ts";
-export { html, json, switchingProtocols, text, withTrailers } from "./responses.ts";
+export { html, json, redirect, switchingProtocols, text, withTrailers } from "./responses.ts";
 export { type RouteMatch, RouteMatcher } from "./router/matcher.ts";
 export {
   type AddRouteOptions,
@@ -65,14 +65,18 @@ export {
   streamResponse,
 } from "./streaming.ts";
 export { ServerRequest, type ServerRequestOptions } from "./server_request.ts";
+export { Application, type ApplicationOptions, type ResponsePrepareHook } from "./application.ts";
 export {
-  Application,
-  type ApplicationOptions,
   AppRouter,
   type Handler,
+  type Params,
+  type RouteMiddleware,
+  type RouteOptions,
   type RouteVerb,
-} from "./application.ts";
-export { type FileRequest, fileResponse, type FileResponseOptions } from "./file_response.ts";
+} from "./app_router.ts";
+export { View, type ViewClass, type ViewMethodName } from "./view.ts";
+export type { PathParams } from "./router/path_params.ts";
+export { file, type FileRequest, fileResponse, type FileResponseOptions } from "./file_response.ts";
 export type { FileHandle, FileStat, FileSystem } from "../adapters/fs.ts";
 export {
   type CompressionLevels,

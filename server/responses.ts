@@ -192,6 +192,58 @@ export function html(body: string, init?: ResponseInit): Response {
 }
 
 /**
+ * A redirect: `302 Found` by default, or `301`, `303`, `307`, `308`. Unlike
+ * `Response.redirect()`, the location may be relative (`/login`, as RFC 9110
+ * §10.2.2 allows) and the headers stay mutable, so middlewares can add to
+ * them. To redirect from deep inside a handler, throw `HttpFound` & co.
+ *
+ * @param location Where to go: a URL or a path (sent as given, after a check for control characters).
+ * @param status The redirect status (default 302).
+ * @param init More headers.
+ * @returns The response, with an empty body.
+ *
+ * @example
+ * ```ts
+ * import { redirect } from "@sluice/http";
+ * import assert from "node:assert/strict";
+ *
+ * const res = redirect("/login?next=%2Fhome", 303);
+ * assert.equal(res.status, 303);
+ * assert.equal(res.headers.get("location"), "/login?next=%2Fhome");
+ * ```
+ */
+export function redirect(
+  location: string | URL,
+  status: 301 | 302 | 303 | 307 | 308 = 302,
+  init?: { headers?: HeadersInit },
+): Response {
+  if (!REDIRECTS.has(status)) {
+    throw new RangeError(`Cannot redirect with status ${status}: not 301, 302, 303, 307 or 308`);
+  }
+  const target = String(location);
+  if (target === "" || hasControlOrSpace(target)) {
+    throw new TypeError(
+      `Cannot redirect to ${
+        JSON.stringify(target)
+      }: empty, or has spaces or control characters (percent-encode them)`,
+    );
+  }
+  const headers = new Headers(init?.headers);
+  headers.set("location", target);
+  return new Response(null, { status, headers });
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+function hasControlOrSpace(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
+/**
  * An `application/json` response. The value is serialised now, so a value
  * that cannot be (a `BigInt`, a cycle) throws here, at the call site.
  *

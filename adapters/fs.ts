@@ -11,7 +11,8 @@
  * @module
  */
 
-import { open, stat } from "node:fs/promises";
+import { open, readdir, realpath, stat } from "node:fs/promises";
+import { join, resolve, sep } from "node:path";
 
 /** What {@linkcode FileSystem.stat} tells about a path. */
 export interface FileStat {
@@ -23,6 +24,16 @@ export interface FileStat {
   readonly isFile: boolean;
   /** `true` for a directory (after following symbolic links). */
   readonly isDirectory: boolean;
+}
+
+/** One entry of a directory, as {@linkcode FileSystem.readDir} lists it. */
+export interface DirEntry {
+  /** The file name. */
+  readonly name: string;
+  /** `true` for a directory (not following a symbolic link). */
+  readonly isDirectory: boolean;
+  /** `true` for a symbolic link. */
+  readonly isSymlink: boolean;
 }
 
 /** An open file, read at explicit positions. */
@@ -61,6 +72,23 @@ export interface FileSystem {
   stat(path: string): Promise<FileStat>;
   /** Opens the file at `path` for reading. */
   open(path: string): Promise<FileHandle>;
+  /** The canonical absolute path of `path`, every symbolic link resolved (static files' symlink checks). */
+  realpath?(path: string): Promise<string>;
+  /** The entries of the directory at `path` (static files' listings). */
+  readDir?(path: string): Promise<DirEntry[]>;
+}
+
+/** The platform's path separator (`"/"`, or `"\\"` on Windows). */
+export const pathSeparator: string = sep;
+
+/** `path` made absolute against the working directory, normalised. */
+export function resolvePath(path: string): string {
+  return resolve(path);
+}
+
+/** `segments` joined onto `base` with the platform's separator, normalised. */
+export function joinPath(base: string, ...segments: string[]): string {
+  return join(base, ...segments);
 }
 
 /**
@@ -93,6 +121,15 @@ export const nodeFs: FileSystem = {
       isFile: s.isFile(),
       isDirectory: s.isDirectory(),
     };
+  },
+  realpath: (path: string): Promise<string> => realpath(path),
+  async readDir(path: string): Promise<DirEntry[]> {
+    const entries = await readdir(path, { withFileTypes: true });
+    return entries.map((e) => ({
+      name: e.name,
+      isDirectory: e.isDirectory(),
+      isSymlink: e.isSymbolicLink(),
+    }));
   },
   async open(path: string): Promise<FileHandle> {
     const handle = await open(path, "r");

@@ -10,6 +10,7 @@ import { compose, type Middleware } from "./middleware/compose.ts";
 import type { PathParams } from "./router/path_params.ts";
 import { type AddRouteOptions, Router, type UrlOptions } from "./router/router.ts";
 import type { ServerRequest } from "./server_request.ts";
+import { StaticFiles, type StaticFilesOptions } from "./static_files.ts";
 import { type ViewClass, type ViewMethodName, viewVerbs } from "./view.ts";
 
 /** A view instance, seen through its verb methods. */
@@ -104,6 +105,7 @@ export type RouteVerb = <Path extends string>(
 export class AppRouter {
   readonly #router: Router<Handler>;
   readonly #prefix: () => string;
+  readonly #statics = new Map<string, StaticFiles>();
   /** `GET` (also answers `HEAD`). */
   readonly get: RouteVerb;
   /** `POST`. */
@@ -192,8 +194,64 @@ export class AppRouter {
     }
   }
 
-  /** The path of the route named `name`, with `params` filled in and `query` appended. */
+  /**
+   * Serves the files of `directory` under `prefix` (`GET` and `HEAD` of
+   * `prefix/*`) through `fileResponse`, never outside `directory`; see
+   * {@linkcode StaticFiles} for the options (listing, index file, symbolic
+   * links, dot-files, versioned URLs). A name makes
+   * `url(name, { params: { filename } })` build the URL of a file.
+   *
+   * @returns The static files, e.g. for versioned URLs (`await files.url("app.css", { appendVersion: true })`,
+   *   a path within this application: add `app.prefix` for a mounted one).
+   */
+  static(
+    prefix: string,
+    directory: string,
+    options: StaticFilesOptions & { name?: string; middlewares?: readonly RouteMiddleware[] } = {},
+  ): StaticFiles {
+    const { name, middlewares, ...fileOptions } = options;
+    if (name !== undefined && this.#statics.has(name)) {
+      throw new TypeError(
+        `Cannot add static files named ${JSON.stringify(name)}: the name is taken`,
+      );
+    }
+    const files = new StaticFiles(prefix, directory, fileOptions);
+    const base = files.prefix.length + 1;
+    const pattern = files.prefix + "/*";
+    this.route("GET", pattern, (req) => {
+      // The path below the prefixes, as sent (StaticFiles decodes it once itself).
+      const rest = req.pathname.slice(this.#prefix().length + base);
+      return files.serve(req, rest);
+    }, { name, middlewares });
+    if (name !== undefined) this.#statics.set(name, files);
+    return files;
+  }
+
+  /**
+   * The path of the route named `name`, with `params` filled in and `query`
+   * appended; for static files, `params.filename` is the file.
+   */
   url(name: string, options?: UrlOptions): string {
+    const files = this.#statics.get(name);
+    if (files !== undefined) {
+      const filename = options?.params?.filename;
+      if (typeof filename !== "string") {
+        throw new TypeError(
+          `Cannot build the URL of static files ${
+            JSON.stringify(name)
+          }: params.filename is not a string`,
+        );
+      }
+      const path = this.#prefix() + files.url(filename, { appendVersion: false });
+      const query = options?.query === undefined ? "" : new URLSearchParams(
+        options.query instanceof URLSearchParams
+          ? options.query
+          : Object.entries(options.query).flatMap(
+            ([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => [k, String(x)]),
+          ),
+      ).toString();
+      return query === "" ? path : `${path}?${query}`;
+    }
     return this.#prefix() + this.#router.url(name, options);
   }
 

@@ -75,9 +75,30 @@ export {
   type RouteVerb,
 } from "./app_router.ts";
 export { View, type ViewClass, type ViewMethodName } from "./view.ts";
+export {
+  StaticFiles,
+  type StaticFilesOptions,
+  type StaticFileSystem,
+  type StaticRequest,
+  type StaticUrlOptions,
+} from "./static_files.ts";
 export type { PathParams } from "./router/path_params.ts";
 export { file, type FileRequest, fileResponse, type FileResponseOptions } from "./file_response.ts";
-export type { FileHandle, FileStat, FileSystem } from "../adapters/fs.ts";
+export {
+  type QueryInit,
+  type QueryValue,
+  type TestBody,
+  TestClient,
+  testClient,
+  type TestClientOptions,
+  type TestCookie,
+  TestCookieJar,
+  type TestRequestInit,
+  TestServer,
+  testServer,
+  type TestServerOptions,
+} from "./test_client.ts";
+export type { DirEntry, FileHandle, FileStat, FileSystem } from "../adapters/fs.ts";
 export {
   type CompressionLevels,
   type CompressOptions,

@@ -180,6 +180,13 @@ console.log("\n=== jsr.json: same name, version, license, exports and publish as
 record("jsr.json", 0, null, sameManifest() ? "" : "differs from deno.json");
 await check("deno publish", ["publish", "--dry-run", "--allow-dirty"]);
 
+// Typed route params must keep a 500-route app cheap to type-check (issue 5).
+console.log("\n=== typecheck budget: node scripts/typecheck_budget.mjs");
+{
+  const { code, timedOut } = await run(process.execPath, [join("scripts", "typecheck_budget.mjs")]);
+  record("typecheck budget", code, null, timedOut ? timeoutNote : "");
+}
+
 if (testFiles.length === 0) {
   console.log("\nNo *_test.ts files found.");
 } else {

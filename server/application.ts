@@ -9,7 +9,7 @@
 import { HttpBadRequest, HttpMethodNotAllowed, HttpNotFound } from "./_http_client_errors.ts";
 import { AppState } from "./app_key.ts";
 import { BodyError } from "./errors.ts";
-import { isHttpError, renderHttpError } from "./http_errors.ts";
+import { HttpError, isHttpError, renderHttpError } from "./http_errors.ts";
 import { compose, type Middleware } from "./middleware/compose.ts";
 import { AppRouter, type Handler } from "./app_router.ts";
 import { Router, type RouteResolution } from "./router/router.ts";
@@ -212,6 +212,14 @@ export class Application implements ServerApp {
     return this;
   }
 
+  /**
+   * Whether a `method` request for `pathname` (as sent, not decoded) would
+   * reach a handler here or in a mounted application.
+   */
+  resolves(method: string, pathname: string): boolean {
+    return this.#locate(method, pathname).resolution.kind === "found";
+  }
+
   /** The server's entry point (lazy request, no platform `Request` made). */
   readonly handleIncoming = (
     incoming: IncomingRequest,
@@ -223,7 +231,17 @@ export class Application implements ServerApp {
   /** The edge entry point: a platform `Request` in, a `Response` out (no body for `HEAD`). */
   readonly fetch = async (request: Request): Promise<Response> => {
     const req = ServerRequest.from(request, { app: this, params: {} });
-    const response = await this.#handle(req.incoming, null);
+    let response: Response;
+    try {
+      response = await this.#handle(req.incoming, null);
+    } catch (error) {
+      // A server answers these itself (and closes the connection); here, answer them.
+      if (!(error instanceof BodyError)) throw error;
+      response = renderHttpError(
+        new HttpError(error.status, error.message, { cause: error }),
+        request.headers.get("accept"),
+      );
+    }
     if (request.method !== "HEAD" || response.body === null) return response;
     await response.body.cancel().catch(() => {});
     return new Response(null, response);

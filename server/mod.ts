@@ -51,6 +51,30 @@ export {
 } from "./router/router.ts";
 export { normalizePath, type NormalizePathOptions } from "./router/normalize.ts";
 export { compose, type Middleware, type Next } from "./middleware/compose.ts";
+export { cors, type CorsOptions, type CorsOrigin } from "./middleware/cors.ts";
+export {
+  compress,
+  type CompressMiddlewareOptions,
+  type DecompressRequestOptions,
+} from "./middleware/compress.ts";
+export { REQUEST_ID, requestId, type RequestIdOptions } from "./middleware/request_id.ts";
+export {
+  errorPages,
+  type ErrorPagesOptions,
+  type ErrorRenderer,
+  renderErrorPage,
+} from "./middleware/error_pages.ts";
+export {
+  serverTiming,
+  type ServerTimingOptions,
+  timing,
+  type TimingRecorder,
+} from "./middleware/server_timing.ts";
+export { bodyLimit } from "./middleware/body_limit.ts";
+export {
+  normalizePathMiddleware,
+  type NormalizePathMiddlewareOptions,
+} from "./middleware/normalize_path.ts";
 export { AppKey, AppState } from "./app_key.ts";
 export {
   type ResponseWriter,

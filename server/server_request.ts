@@ -31,6 +31,9 @@ export interface ServerRequestOptions<A, P> {
   info?: ServeInfo | null;
 }
 
+/** Gets a request's body stream as it is so far and returns the one to read instead. */
+type BodyTransform = (body: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array>;
+
 /**
  * A request as framework handlers see it.
  *
@@ -57,8 +60,13 @@ export class ServerRequest<A = unknown, P extends Record<string, string> = Recor
   readonly params: P;
   /** What the server knows about the connection, or `null` (e.g. `app.fetch` in tests). */
   readonly info: ServeInfo | null;
-  /** Largest body the buffered reads accept. */
-  readonly clientMaxSize: number;
+  #clientMaxSize: number;
+  #transforms: BodyTransform[] | null = null;
+  /** The transformed body once made (`undefined` before). */
+  #transformed: ReadableStream<Uint8Array> | null | undefined = undefined;
+  #transformedRead = false;
+  #decoded = false;
+  #request: Request | null = null;
   #query: URLSearchParams | null = null;
   #cookies: ReadonlyMap<string, string> | null = null;
   #state: AppState | null = null;
@@ -70,15 +78,85 @@ export class ServerRequest<A = unknown, P extends Record<string, string> = Recor
    * @param options The application, params, size limit and connection info.
    */
   constructor(incoming: IncomingRequest, options: ServerRequestOptions<A, P>) {
-    const max = options.clientMaxSize ?? 1024 * 1024;
-    if (typeof max !== "number" || !(max >= 0)) {
-      throw new RangeError(`Cannot use clientMaxSize ${max}: not a number of bytes ≥ 0`);
-    }
+    const max = checkedMax(options.clientMaxSize ?? 1024 * 1024);
     this.incoming = incoming;
     this.app = options.app;
     this.params = options.params;
     this.info = options.info ?? null;
-    this.clientMaxSize = max;
+    this.#clientMaxSize = max;
+  }
+
+  /**
+   * Largest body the buffered reads accept (413 past it). Settable, e.g. by
+   * a per-route `bodyLimit()`, for the reads that start after; a
+   * `RangeError` for anything but a number ≥ 0.
+   */
+  get clientMaxSize(): number {
+    return this.#clientMaxSize;
+  }
+  set clientMaxSize(max: number) {
+    this.#clientMaxSize = checkedMax(max);
+  }
+
+  /**
+   * Makes `body` and the buffered reads (`bytes()`, `text()`, `json()`, …)
+   * read `transform(body)` instead of the body as received, from the first
+   * read on (nothing runs before). Transforms stack in call order. Once one
+   * is set, `contentLength` is `null` (the length read is no longer the
+   * declared one) and `request` is a platform `Request` over the
+   * transformed body, without `Content-Length`. A `TypeError` once the body
+   * was read (or `body` was taken).
+   *
+   * @param transform Gets the body stream, returns the one to read.
+   * @param options `decoded: true` when the transform undoes the request's
+   *   `Content-Encoding`: `request` then has no `Content-Encoding` field.
+   *
+   * @example Count the bytes a handler reads
+   * ```ts
+   * import { ServerRequest } from "@sluice/http/server";
+   * import assert from "node:assert/strict";
+   *
+   * const req = ServerRequest.from(
+   *   new Request("http://localhost/", { method: "POST", body: "hello" }),
+   *   { app: null, params: {} },
+   * );
+   * let seen = 0;
+   * req.transformBody((body) =>
+   *   body.pipeThrough(new TransformStream({
+   *     transform(chunk, out) {
+   *       seen += chunk.length;
+   *       out.enqueue(chunk);
+   *     },
+   *   }))
+   * );
+   * assert.equal(await req.text(), "hello");
+   * assert.equal(seen, 5);
+   * ```
+   */
+  transformBody(
+    transform: (body: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array>,
+    options?: { decoded?: boolean },
+  ): void {
+    if (typeof transform !== "function") {
+      throw new TypeError("Cannot transform the request body: the transform is not a function");
+    }
+    if (this.#transformed !== undefined || this.incoming.bodyUsed) {
+      throw new TypeError("Cannot transform the request body: it was already read");
+    }
+    (this.#transforms ??= []).push(transform);
+    if (options?.decoded === true) this.#decoded = true;
+  }
+
+  /** The body to read: the transformed one once a transform is set. */
+  #body(): ReadableStream<Uint8Array> | null {
+    const transforms = this.#transforms;
+    if (transforms === null) return this.incoming.body;
+    if (this.#transformed === undefined) {
+      let body = this.incoming.body;
+      if (body !== null) { for (const transform of transforms) body = transform(body); }
+      this.#transformed = body;
+    }
+    return this.#transformed;
   }
 
   /**
@@ -119,13 +197,15 @@ export class ServerRequest<A = unknown, P extends Record<string, string> = Recor
   header(name: string): string | null {
     return this.incoming.header(name);
   }
-  /** The body stream (not limited by `clientMaxSize`), or `null`. */
+  /** The body stream (not limited by `clientMaxSize`; transformed by `transformBody()`), or `null`. */
   get body(): ReadableStream<Uint8Array> | null {
-    return this.incoming.body;
+    return this.#body();
   }
   /** Whether the body was read. */
   get bodyUsed(): boolean {
-    return this.incoming.bodyUsed;
+    const transformed = this.#transformed;
+    if (transformed === undefined) return this.incoming.bodyUsed;
+    return this.#transformedRead || (transformed !== null && transformed.locked);
   }
   /** Aborted when the client goes away. */
   get signal(): AbortSignal {
@@ -135,9 +215,9 @@ export class ServerRequest<A = unknown, P extends Record<string, string> = Recor
   get httpVersion(): string {
     return this.incoming.httpVersion;
   }
-  /** The declared body length, or `null`. */
+  /** The declared body length, or `null` (also once `transformBody()` was called). */
   get contentLength(): number | null {
-    return this.incoming.contentLength;
+    return this.#transforms === null ? this.incoming.contentLength : null;
   }
   /** Whether the request came over TLS (or a trusted proxy says so). */
   get secure(): boolean {
@@ -151,9 +231,24 @@ export class ServerRequest<A = unknown, P extends Record<string, string> = Recor
   get remoteAddr(): string {
     return addressText(this.incoming.remoteAddress);
   }
-  /** A platform `Request`, made on first use; it shares the body. */
+  /** A platform `Request`, made on first use; it shares the body (the transformed one, after `transformBody()`). */
   get request(): Request {
-    return this.incoming.request;
+    if (this.#transforms === null) return this.incoming.request;
+    if (this.#request === null) {
+      const headers = new Headers(this.incoming.headers);
+      headers.delete("content-length");
+      if (this.#decoded) headers.delete("content-encoding");
+      const method = this.incoming.method;
+      const body = method === "GET" || method === "HEAD" ? null : this.#body();
+      const init: RequestInit & { duplex?: "half" } = { method, headers, signal: this.signal };
+      // A body already read cannot be handed on: the request then has none.
+      if (body !== null && !this.bodyUsed) {
+        init.body = body;
+        init.duplex = "half";
+      }
+      this.#request = new Request(this.incoming.url, init);
+    }
+    return this.#request;
   }
 
   /** The query parameters (multi-valued: `getAll()`), parsed on first use. */
@@ -181,14 +276,15 @@ export class ServerRequest<A = unknown, P extends Record<string, string> = Recor
    * (413) past it, declared or while reading.
    */
   async bytes(): Promise<Uint8Array> {
-    const max = this.clientMaxSize;
-    const declared = this.incoming.contentLength;
+    const max = this.#clientMaxSize;
+    const declared = this.contentLength;
     if (declared !== null) {
       if (declared > max) throw tooLarge(max);
       return await this.incoming.bytes();
     }
-    const body = this.incoming.body;
+    const body = this.#body();
     if (body === null) return EMPTY;
+    if (this.#transforms !== null) this.#transformedRead = true;
     const reader = body.getReader();
     const chunks: Uint8Array[] = [];
     let total = 0;
@@ -276,6 +372,13 @@ export class ServerRequest<A = unknown, P extends Record<string, string> = Recor
   upgradeWebSocket(): never {
     throw new HttpNotImplemented("Cannot upgrade to WebSocket yet");
   }
+}
+
+function checkedMax(max: number): number {
+  if (typeof max !== "number" || !(max >= 0)) {
+    throw new RangeError(`Cannot use clientMaxSize ${max}: not a number of bytes ≥ 0`);
+  }
+  return max;
 }
 
 function tooLarge(max: number): HttpRequestEntityTooLarge {

@@ -73,7 +73,14 @@ export function compose<Req>(
   const chain = middlewares.slice();
   return (request: Req): Promise<Response> => {
     const dispatch = (i: number, req: Req): Promise<Response> => {
-      if (i === chain.length) return Promise.resolve(handler(req)).then((res) => checked(res, -1));
+      if (i === chain.length) {
+        // A handler that throws before returning a Promise still rejects next()'s Promise.
+        try {
+          return Promise.resolve(handler(req)).then((res) => checked(res, -1));
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      }
       let called = false;
       const next: Next<Req> = (nextReq) => {
         if (called) {

@@ -2,6 +2,7 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Application } from "../../server/application.ts";
 import { AppKey } from "../../server/app_key.ts";
+import { BodyError } from "../../server/errors.ts";
 import type { Middleware } from "../../server/middleware/compose.ts";
 import type { ServerRequest } from "../../server/server_request.ts";
 import { json, text } from "../../server/responses.ts";
@@ -232,5 +233,17 @@ describe("per-route middlewares and HEAD through fetch", () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("x-kind"), "page");
     assert.equal(res.body, null);
+  });
+});
+
+describe("app.fetch and body errors", () => {
+  test("a body error a server would answer itself becomes an answer from app.fetch", async () => {
+    const app = new Application(quiet);
+    app.router.post("/limited", () => {
+      throw new BodyError("SLUICE_ERR_BODY_TOO_LARGE", "Request body is larger than 10 bytes");
+    });
+    const res = await app.fetch(at("/limited", { method: "POST", body: "x".repeat(20) }));
+    assert.equal(res.status, 413);
+    assert.match(await res.text(), /413/);
   });
 });

@@ -102,3 +102,19 @@ describe("AppKey and AppState", () => {
     assert.throws(() => new AppState().set("k" as unknown as AppKey<string>, "v"), /not an AppKey/);
   });
 });
+
+describe("compose() and synchronous throws", () => {
+  test("next() returns a rejected Promise when the handler throws before returning", async () => {
+    let caught: unknown = null;
+    const run = compose<string>([(req, next) =>
+      next(req).catch((error) => {
+        caught = error;
+        return new Response("recovered");
+      })], () => {
+      throw new Error("sync boom");
+    });
+    const res = await run("x");
+    assert.equal(await res.text(), "recovered");
+    assert.equal((caught as Error).message, "sync boom");
+  });
+});

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { compile, type Shape } from "./_compile.ts";
+import { paramsOf, SegmentTree } from "./_tree.ts";
 
 /** What {@linkcode RouteMatcher.match} found: the route's value and its params. */
 export interface RouteMatch<T> {
@@ -18,48 +18,8 @@ export interface RouteMatch<T> {
   params: Record<string, string>;
 }
 
-/** A route that ends at a node: its value and the names of the params collected on the way. */
-interface Leaf<T> {
-  value: T;
-  names: string[];
-}
-
-interface Tail<T> {
-  regexp: RegExp;
-  names: string[];
-  value: T;
-}
-
-interface ParamEdge<T> {
-  /** The custom regular expression, or null for a plain `:name`. */
-  source: string | null;
-  test: RegExp | null;
-  node: Node<T>;
-}
-
-class Node<T> {
-  statics: Map<string, Node<T>> | null = null;
-  params: ParamEdge<T>[] = [];
-  tails: Tail<T>[] = [];
-  end: Leaf<T> | null = null;
-  wildcard: Leaf<T> | null = null;
-}
-
-function setParam(params: Record<string, string>, name: string, value: string): void {
-  if (name === "__proto__") {
-    Object.defineProperty(params, name, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  } else params[name] = value;
-}
-
-function build<T>(leaf: Leaf<T>, values: readonly string[]): RouteMatch<T> {
-  const params: Record<string, string> = {};
-  for (let i = 0; i < leaf.names.length; i++) setParam(params, leaf.names[i], values[i]);
-  return { value: leaf.value, params };
+function acceptAll(): boolean {
+  return true;
 }
 
 /**
@@ -96,7 +56,7 @@ function build<T>(leaf: Leaf<T>, values: readonly string[]): RouteMatch<T> {
  * ```
  */
 export class RouteMatcher<T> {
-  #root: Node<T> = new Node();
+  #tree: SegmentTree<T> = new SegmentTree();
   #size = 0;
 
   /**
@@ -140,34 +100,8 @@ export class RouteMatcher<T> {
     if (typeof pattern !== "string") {
       throw new TypeError(`Cannot add route: pattern must be a string, got ${typeof pattern}`);
     }
-    const shapes = compile(pattern);
-    for (const shape of shapes) this.#file(shape, value);
+    this.#tree.add(pattern, value);
     this.#size++;
-  }
-
-  #file(shape: Shape, value: T): void {
-    let node = this.#root;
-    const names: string[] = [];
-    for (const step of shape.steps) {
-      if (step.kind === "static") {
-        node.statics ??= new Map();
-        let child = node.statics.get(step.text);
-        if (!child) node.statics.set(step.text, child = new Node());
-        node = child;
-        continue;
-      }
-      names.push(step.name);
-      let edge = node.params.find((e) => e.source === step.regexp);
-      if (!edge) {
-        const test = step.regexp === null ? null : new RegExp(`^(?:${step.regexp})$`, "v");
-        node.params.push(edge = { source: step.regexp, test, node: new Node() });
-      }
-      node = edge.node;
-    }
-    const tail = shape.tail;
-    if (tail.kind === "end") node.end ??= { value, names };
-    else if (tail.kind === "wildcard") node.wildcard ??= { value, names: [...names, tail.name] };
-    else node.tails.push({ regexp: tail.regexp, names: tail.names, value });
   }
 
   /**
@@ -188,43 +122,9 @@ export class RouteMatcher<T> {
    * ```
    */
   match(pathname: string): RouteMatch<T> | null {
-    return this.#walk(this.#root, pathname, 0, []);
-  }
-
-  #walk(node: Node<T>, path: string, pos: number, values: string[]): RouteMatch<T> | null {
-    const length = path.length;
-    if (pos === length) {
-      if (node.end) return build(node.end, values);
-    } else if (path.charCodeAt(pos) === 47) {
-      let end = path.indexOf("/", pos + 1);
-      if (end === -1) end = length;
-      const segment = path.slice(pos + 1, end);
-      const child = node.statics?.get(segment);
-      if (child) {
-        const found = this.#walk(child, path, end, values);
-        if (found) return found;
-      }
-      for (const edge of node.params) {
-        if (edge.test === null ? segment === "" : !edge.test.test(segment)) continue;
-        values.push(segment);
-        const found = this.#walk(edge.node, path, end, values);
-        if (found) return found;
-        values.pop();
-      }
-    }
-    for (const tail of node.tails) {
-      const m = tail.regexp.exec(path);
-      if (!m) continue;
-      const params: Record<string, string> = {};
-      for (let i = 0; i < tail.names.length; i++) {
-        const v = m[i + 1];
-        if (v !== undefined) setParam(params, tail.names[i], v);
-      }
-      return { value: tail.value, params };
-    }
-    if (node.wildcard && pos < length && path.charCodeAt(pos) === 47) {
-      return build(node.wildcard, [...values, path.slice(pos + 1)]);
-    }
-    return null;
+    const tree = this.#tree;
+    const leaf = tree.find(pathname, acceptAll, null);
+    if (leaf === null) return null;
+    return { value: leaf.value, params: paramsOf(leaf, tree.values, false)! };
   }
 }

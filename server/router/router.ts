@@ -5,8 +5,9 @@
  * @module
  */
 
-import { RouteMatcher } from "./matcher.ts";
+import { paramsOf, SegmentTree } from "./_tree.ts";
 import { parse, type Part } from "./_compile.ts";
+import { buildPath } from "./_build_url.ts";
 
 /** One route, as {@linkcode Router.routes} lists it. */
 export interface RouteInfo {
@@ -72,8 +73,38 @@ interface Route<H> {
 /** All the routes of one pattern, keyed by method. */
 interface Entry<H> {
   methods: Map<string, Route<H>>;
+  /** `methods.get("GET")`, `methods.get("HEAD")`, kept apart for the common lookups. */
+  get: Route<H> | undefined;
+  head: Route<H> | undefined;
   any: Route<H> | undefined;
   allow: readonly string[];
+}
+
+/** The route of `entry` that answers `method`: its own, `GET` for `HEAD`, or `"*"`. */
+function pick<H>(entry: Entry<H>, method: string): Route<H> | undefined {
+  if (method === "GET") return entry.get ?? entry.any;
+  if (method === "HEAD") return entry.head ?? entry.get ?? entry.any;
+  return entry.methods.get(method) ?? entry.any;
+}
+
+function answers<H>(entry: Entry<H>, method: string): boolean {
+  return pick(entry, method) !== undefined;
+}
+
+/** What a walk over every matching pattern saw: how many, and their methods. */
+interface Allowed {
+  count: number;
+  first: readonly string[];
+  union: Set<string> | null;
+}
+
+function collect<H>(entry: Entry<H>, seen: Allowed): boolean {
+  if (seen.count++ === 0) seen.first = entry.allow;
+  else {
+    seen.union ??= new Set(seen.first);
+    for (const method of entry.allow) seen.union.add(method);
+  }
+  return false;
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -91,14 +122,16 @@ function normalizeMethod(method: string): string {
 
 /**
  * Routes requests by method and pathname. Paths use URLPattern pathname
- * syntax (see {@linkcode RouteMatcher}, which does the matching: its
- * precedence rules apply, and of two patterns of the same shape, such as
- * `/users/:id` and `/users/:name`, only the first is ever matched).
+ * syntax, matched as {@linkcode RouteMatcher} matches them.
  *
- * A `GET` route also answers `HEAD` unless the pattern has a `HEAD` route; a
- * `"*"` route answers every method the pattern has no route of its own for.
- * A path whose pattern matches but has no route for the method resolves to
- * `method-not-allowed` with the sorted `Allow` list.
+ * Every pattern that matches the path is a candidate, in the matcher's order
+ * of precedence (at each segment static text, then params, then what the
+ * tree cannot split, then a trailing wildcard; patterns of the same shape,
+ * such as `/users/:id` and `/users/:name`, in the order added). The first
+ * candidate with a route for the method wins: its own route for the method,
+ * else (for `HEAD`) its `GET` route, else its `"*"` route. When candidates
+ * match but none has a route for the method, the path resolves to
+ * `method-not-allowed` with the sorted `Allow` list of all of them.
  *
  * @typeParam H The handler type.
  *
@@ -126,7 +159,7 @@ function normalizeMethod(method: string): string {
  * ```
  */
 export class Router<H> {
-  #matcher: RouteMatcher<Entry<H>> = new RouteMatcher();
+  #tree: SegmentTree<Entry<H>> = new SegmentTree();
   #entries: Map<string, Entry<H>> = new Map();
   #names: Map<string, Route<H>> = new Map();
   #list: RouteInfo[] = [];
@@ -195,14 +228,18 @@ export class Router<H> {
     }
     const parts = parse(path);
     if (!entry) {
-      entry = { methods: new Map(), any: undefined, allow: [] };
-      this.#matcher.add(path, entry);
+      entry = { methods: new Map(), get: undefined, head: undefined, any: undefined, allow: [] };
+      this.#tree.add(path, entry);
       this.#entries.set(path, entry);
     }
     const info: RouteInfo = Object.freeze({ method: verb, path, name });
     const route: Route<H> = { handler, info, parts };
     if (verb === "*") entry.any = route;
-    else entry.methods.set(verb, route);
+    else {
+      entry.methods.set(verb, route);
+      if (verb === "GET") entry.get = route;
+      else if (verb === "HEAD") entry.head = route;
+    }
     entry.allow = this.#allow(entry);
     if (name !== undefined) this.#names.set(name, route);
     this.#list.push(info);
@@ -245,38 +282,22 @@ export class Router<H> {
    * ```
    */
   resolve(method: string, pathname: string): RouteResolution<H> {
-    const match = this.#matcher.match(pathname);
-    if (match === null) return NOT_FOUND;
-    const entry = match.value;
-    const route = entry.methods.get(method) ??
-      (method === "HEAD" ? entry.methods.get("GET") : undefined) ?? entry.any;
-    if (route === undefined) return { kind: "method-not-allowed", allow: entry.allow };
-    const params = match.params;
-    for (const key in params) {
-      const value = params[key];
-      if (value.indexOf("%") === -1) continue;
-      let decoded: string;
-      try {
-        decoded = decodeURIComponent(value);
-      } catch {
-        return BAD_REQUEST;
-      }
-      if (key === "__proto__") {
-        Object.defineProperty(params, key, {
-          value: decoded,
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      } else params[key] = decoded;
+    const tree = this.#tree;
+    const leaf = tree.find(pathname, answers, method);
+    if (leaf === null) {
+      const allow = this.allowedMethods(pathname);
+      return allow === null ? NOT_FOUND : { kind: "method-not-allowed", allow };
     }
+    const route = pick(leaf.value, method)!;
+    const params = leaf.names.length === 0 ? {} : paramsOf(leaf, tree.values, true);
+    if (params === null) return BAD_REQUEST;
     return { kind: "found", handler: route.handler, params, route: route.info };
   }
 
   /**
-   * The methods the pattern matching `pathname` has routes for, sorted, with
-   * `HEAD` when it has `GET` and `OPTIONS` with `autoOptions`. A `"*"` route
-   * is not listed (it takes every method).
+   * The methods the patterns matching `pathname` have routes for, sorted,
+   * with `HEAD` when one has `GET` and `OPTIONS` with `autoOptions`. A `"*"`
+   * route is not listed (it takes every method).
    *
    * @param pathname A percent-encoded pathname.
    * @returns The `Allow` list, or `null` when no pattern matches.
@@ -294,7 +315,10 @@ export class Router<H> {
    * ```
    */
   allowedMethods(pathname: string): readonly string[] | null {
-    return this.#matcher.match(pathname)?.value.allow ?? null;
+    const seen: Allowed = { count: 0, first: [], union: null };
+    this.#tree.find(pathname, collect, seen);
+    if (seen.count === 0) return null;
+    return seen.union === null ? seen.first : Object.freeze([...seen.union].sort());
   }
 
   /**
@@ -363,58 +387,4 @@ export class Router<H> {
     const text = search.toString();
     return text === "" ? path : `${path}?${text}`;
   }
-}
-
-/** Percent-encodes a param value for a path, keeping the sub-delims a path allows. */
-function encodeValue(value: string): string {
-  return encodeURIComponent(value).replace(/%(?:24|26|2B|2C|3A|3B|3D|40)/g, decodeURIComponent);
-}
-
-function buildPath(pattern: string, parts: readonly Part[], params: UrlParams): string {
-  const fail = (reason: string): never => {
-    throw new TypeError(`Cannot build URL for "${pattern}": ${reason}`);
-  };
-  const used = new Set<string>();
-  let out = "";
-  for (const part of parts) {
-    if (part.type === "fixed") {
-      if (part.modifier === "" || part.modifier === "+") out += part.value;
-      continue;
-    }
-    const raw = Object.hasOwn(params, part.name) ? params[part.name] : undefined;
-    if (raw !== undefined) used.add(part.name);
-    const repeated = part.modifier === "+" || part.modifier === "*";
-    if (Array.isArray(raw) && !repeated) fail(`param "${part.name}" takes one value`);
-    const values = raw === undefined ? [] : Array.isArray(raw) ? raw.map(String) : [String(raw)];
-    if (values.length === 0) {
-      if (part.modifier === "?" || part.modifier === "*") continue;
-      fail(`param "${part.name}" is required`);
-    }
-    const test = part.type === "regexp" ? new RegExp(`^(?:${part.value})$`, "v") : null;
-    const encoded = values.map((value) => {
-      let text: string;
-      try {
-        text = part.type === "full"
-          ? value.split("/").map(encodeValue).join("/")
-          : encodeValue(value);
-      } catch {
-        return fail(`param "${part.name}" is not well-formed Unicode`);
-      }
-      if (part.type === "segment" && text === "") fail(`param "${part.name}" is empty`);
-      if (test && !test.test(text)) {
-        fail(`param "${part.name}" ("${value}") does not match (${part.value})`);
-      }
-      return text;
-    });
-    out += part.prefix + encoded.join(part.suffix + part.prefix) + part.suffix;
-  }
-  for (const key of Object.keys(params)) {
-    if (!used.has(key) && params[key] !== undefined && !parts.some((p) => p.name === key)) {
-      fail(`the pattern has no param "${key}"`);
-    }
-  }
-  if (out.split("/").some((segment) => segment === "." || segment === "..")) {
-    fail(`the params make a "." or ".." segment`);
-  }
-  return out;
 }

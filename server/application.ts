@@ -15,6 +15,7 @@ import { AppRouter, type Handler } from "./app_router.ts";
 import { Router, type RouteResolution } from "./router/router.ts";
 import { runCleanup, runShutdown, runStartup } from "./lifecycle.ts";
 import { ServerRequest } from "./server_request.ts";
+import { PlatformIncoming } from "./_platform_request.ts";
 import type {
   CleanupContext,
   IncomingRequest,
@@ -230,10 +231,9 @@ export class Application implements ServerApp {
 
   /** The edge entry point: a platform `Request` in, a `Response` out (no body for `HEAD`). */
   readonly fetch = async (request: Request): Promise<Response> => {
-    const req = ServerRequest.from(request, { app: this, params: {} });
     let response: Response;
     try {
-      response = await this.#handle(req.incoming, null);
+      response = await this.#handle(new PlatformIncoming(request), null);
     } catch (error) {
       // A server answers these itself (and closes the connection); here, answer them.
       if (!(error instanceof BodyError)) throw error;

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { lightParts } from "./responses.ts";
+import { isOwnLightHeaders, lightParts } from "./responses.ts";
 
 /** The `SameSite` attribute's values. */
 export type CookieSameSite = "Strict" | "Lax" | "None";
@@ -352,6 +352,11 @@ export function deleteCookie(
 function appendSetCookie(response: Response, field: string): Response {
   const parts = lightParts(response);
   if (parts !== null) {
+    if (isOwnLightHeaders(parts.headers)) {
+      // Its own Headers (handed out by `response.headers`): change it in place.
+      parts.headers.append("set-cookie", field);
+      return response;
+    }
     // Keep the engine's fast path: extend the header init (a copy: the caller may share theirs).
     const pairs: [string, string][] = [];
     const init = parts.headers;

@@ -46,8 +46,7 @@ class LightResponse {
           `Cannot read a ${parts.status} response as a platform Response: the platform only has 200–599`,
         );
       }
-      const headers = new Headers(parts.headers);
-      if (!headers.has("content-type")) headers.set("content-type", parts.contentType);
+      const headers = ownHeaders(parts);
       this.#real = new Response(parts.body as BodyInit, {
         status: parts.status,
         statusText: parts.statusText,
@@ -78,7 +77,9 @@ class LightResponse {
     return false;
   }
   get headers(): Headers {
-    return this.#response().headers;
+    // Only a Headers (not a whole platform Response, several times dearer on
+    // Node): the engine still writes the light parts, with these headers.
+    return this.#real?.headers ?? ownHeaders(this[kParts]!);
   }
   get body(): ReadableStream<Uint8Array> | null {
     return this.#response().body;
@@ -109,6 +110,28 @@ class LightResponse {
   }
 }
 Object.setPrototypeOf(LightResponse.prototype, Response.prototype);
+
+/** The `Headers` objects the light responses made themselves (theirs to change). */
+const owned = new WeakSet<Headers>();
+
+/** The headers of a light response, as a `Headers` of its own (with its content type); made once. */
+function ownHeaders(parts: LightParts): Headers {
+  const init = parts.headers;
+  if (init instanceof Headers && owned.has(init)) return init;
+  const headers = new Headers(init);
+  if (!headers.has("content-type")) headers.set("content-type", parts.contentType);
+  owned.add(headers);
+  parts.headers = headers;
+  return headers;
+}
+
+/**
+ * Whether `headers` is the header init of a light response that it made
+ * itself, so that it may be changed in place (e.g. to add a `Set-Cookie`).
+ */
+export function isOwnLightHeaders(headers: HeadersInit | undefined): headers is Headers {
+  return headers instanceof Headers && owned.has(headers);
+}
 
 /**
  * The parts of a light response that was not touched since it was made (the

@@ -13,6 +13,7 @@ import { addressText } from "./_engine/access.ts";
 import { HttpBadRequest, HttpRequestEntityTooLarge } from "./_http_client_errors.ts";
 import { HttpNotImplemented } from "./_http_server_errors.ts";
 import { AppState } from "./app_key.ts";
+import { PlatformIncoming } from "./_platform_request.ts";
 import { parseCookieHeader } from "./cookies.ts";
 import type { IncomingRequest, ServeInfo } from "./types.ts";
 
@@ -170,7 +171,7 @@ export class ServerRequest<A = unknown, P extends Record<string, string> = Recor
     request: Request,
     options: ServerRequestOptions<A, P>,
   ): ServerRequest<A, P> {
-    return new ServerRequest(fromPlatform(request), options);
+    return new ServerRequest(new PlatformIncoming(request), options);
   }
 
   /** The method, e.g. `"GET"`. */
@@ -383,44 +384,4 @@ function checkedMax(max: number): number {
 
 function tooLarge(max: number): HttpRequestEntityTooLarge {
   return new HttpRequestEntityTooLarge(`Request body is larger than ${max} bytes`);
-}
-
-/** An {@linkcode IncomingRequest} over a platform `Request` (edge hosts, tests). */
-function fromPlatform(request: Request): IncomingRequest {
-  const url = request.url;
-  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
-  const target = pathStart < 0 ? "/" : url.slice(pathStart);
-  const q = target.indexOf("?");
-  const hash = target.indexOf("#");
-  const end = hash < 0 ? target.length : hash;
-  const pathname = q < 0 ? target.slice(0, end) : target.slice(0, q);
-  const search = q < 0 || q + 1 >= end ? "" : target.slice(q, end);
-  const length = request.headers.get("content-length");
-  const secure = url.startsWith("https:");
-  return {
-    method: request.method,
-    url,
-    pathname,
-    search,
-    httpVersion: "1.1",
-    headers: request.headers,
-    header: (name) => request.headers.get(name),
-    contentLength: length !== null && /^\d+$/.test(length) ? Number(length) : null,
-    get body() {
-      return request.body;
-    },
-    get bodyUsed() {
-      return request.bodyUsed;
-    },
-    signal: request.signal,
-    remoteAddress: { transport: "tcp", hostname: "", port: 0, family: "IPv4" },
-    secure,
-    request,
-    arrayBuffer: () => request.arrayBuffer(),
-    bytes: async () => new Uint8Array(await request.arrayBuffer()),
-    text: () => request.text(),
-    json: () => request.json(),
-    formData: () => request.formData(),
-    blob: () => request.blob(),
-  };
 }

@@ -1,23 +1,36 @@
 /**
- * The demo behind `npm start`: a small application served by Sluice's raw
+ * The demo behind `npm start`: a small `Application` served by Sluice's raw
  * engine (`engine: "sluice"`: Deno.listen under Deno, node:net under Node,
- * Bun.listen under Bun), with its lifecycle hooks and graceful Ctrl-C.
+ * Bun.listen under Bun), with middleware, a class-based view, a mounted
+ * sub-application, lifecycle hooks and graceful Ctrl-C.
  *
- *   GET  /        → "Hello from Sluice!"
- *   GET  /json    → {"message":"Hello, World!"}
- *   POST /echo    → the request body (up to 1 MiB, else 413)
- *   GET  /stream  → five lines, one every 100 ms (chunked)
+ *   GET  /            → "Hello from Sluice!"
+ *   GET  /json        → {"message":"Hello, World!"}
+ *   POST /echo        → the request body (up to 1 MiB, else 413)
+ *   GET  /stream      → five lines, one every 100 ms (chunked)
+ *   GET  /users/:id   → {"id":"…"} (a class-based view; PUT too)
+ *   GET  /api/time    → the server's clock (a sub-application with a request id)
  *
- * Run: `npm start` (or `deno run --allow-net examples/demo_server.ts --port 8080`).
+ * Every answer carries `Server-Timing`. Run: `npm start` (or
+ * `deno run --allow-net examples/demo_server.ts --port 8080`).
  *
  * @module
  */
 
 import process from "node:process";
-import { type IncomingRequest, json, runApp, serve, type ServerApp, text } from "../mod.ts";
+import {
+  Application,
+  json,
+  requestId,
+  runApp,
+  serve,
+  serverTiming,
+  stream,
+  text,
+  View,
+} from "../mod.ts";
 
 const MAX_BODY = 1024 * 1024;
-const encoder = new TextEncoder();
 
 /** A running demo server. */
 export interface DemoServer {
@@ -27,44 +40,52 @@ export interface DemoServer {
   close(): Promise<void>;
 }
 
-async function handle(req: IncomingRequest): Promise<Response> {
-  switch (req.pathname) {
-    case "/":
-      if (req.method !== "GET" && req.method !== "HEAD") {
-        return text("Method Not Allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
-      }
-      return text("Hello from Sluice!\n");
-    case "/json":
-      return json({ message: "Hello, World!" });
-    case "/echo":
-      if (req.method !== "POST") {
-        return text("Method Not Allowed\n", { status: 405, headers: { allow: "POST" } });
-      }
-      return new Response(await req.bytes() as Uint8Array<ArrayBuffer>, {
-        headers: { "content-type": "application/octet-stream" },
-      });
-    case "/stream": {
-      let n = 0;
-      const stream = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          await new Promise((resolve) => setTimeout(resolve, 100));
-          controller.enqueue(encoder.encode(`line ${++n}\n`));
-          if (n === 5) controller.close();
-        },
-      }, { highWaterMark: 0 });
-      return new Response(stream, { headers: { "content-type": "text/plain; charset=utf-8" } });
-    }
-    default:
-      return text("Not Found\n", { status: 404 });
+class UserView extends View<{ id: string }> {
+  get(): Response {
+    return json({ id: this.request.params.id });
+  }
+  async put(): Promise<Response> {
+    return json({ id: this.request.params.id, saved: await this.request.json() });
   }
 }
 
-/** The demo application: a handler and lifecycle hooks. */
-export const demoApp: ServerApp = {
-  handleIncoming: handle,
-  onStartup: [() => console.log("Sluice demo starting")],
-  onCleanup: [() => console.log("Sluice demo stopped")],
-};
+/** Makes the demo application: routes, middleware, a sub-application and lifecycle hooks. */
+export function makeDemoApp(): Application {
+  const app = new Application({ clientMaxSize: MAX_BODY });
+  app.use(serverTiming());
+  app.router.get("/", () => text("Hello from Sluice!\n"));
+  app.router.get("/json", () => json({ message: "Hello, World!" }));
+  app.router.post(
+    "/echo",
+    async (req) =>
+      new Response(await req.bytes() as Uint8Array<ArrayBuffer>, {
+        headers: { "content-type": "application/octet-stream" },
+      }),
+  );
+  app.router.get("/stream", () => {
+    const { response, writer } = stream({
+      headers: { "content-type": "text/plain; charset=utf-8" },
+    });
+    (async () => {
+      for (let n = 1; n <= 5; n++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await writer.write(`line ${n}\n`);
+      }
+      await writer.close();
+    })().catch(() => {}); // the client left: the writer is closed for us
+    return response;
+  });
+  app.router.view("/users/:id", UserView);
+
+  const api = new Application();
+  api.use(requestId());
+  api.router.get("/time", () => json({ now: new Date().toISOString() }));
+  app.mount("/api", api);
+
+  app.onStartup.push(() => console.log("Sluice demo starting"));
+  app.onCleanup.push(() => console.log("Sluice demo stopped"));
+  return app;
+}
 
 const options = { engine: "sluice", maxBodySize: MAX_BODY, shutdownTimeout: 5_000 } as const;
 
@@ -76,7 +97,7 @@ const options = { engine: "sluice", maxBodySize: MAX_BODY, shutdownTimeout: 5_00
  * @returns The running server.
  */
 export async function startDemoServer(hostname = "127.0.0.1", port = 8080): Promise<DemoServer> {
-  const server = await serve({ handleIncoming: handle }, { hostname, port, ...options });
+  const server = await serve(makeDemoApp(), { hostname, port, ...options });
   const address = server.addresses[0];
   return {
     port: address.transport === "tcp" ? address.port : port,
@@ -95,7 +116,7 @@ function portFromArgs(args: string[]): number {
 }
 
 if (import.meta.main) {
-  await runApp(demoApp, {
+  await runApp(makeDemoApp(), {
     hostname: "127.0.0.1",
     port: portFromArgs(process.argv.slice(2)),
     ...options,

@@ -86,4 +86,20 @@ describe("examples/demo_server", () => {
     for (let n = 1; n <= 5; n++) assert.ok(reply.includes(`line ${n}\n`), reply);
     assert.ok(reply.endsWith("0\r\n\r\n"), reply);
   });
+
+  test("startDemoServer() serves the class-based view and the mounted sub-application", async () => {
+    const base = `http://127.0.0.1:${server.port}`;
+    const user = await fetch(`${base}/users/a%20b`);
+    assert.deepEqual(await user.json(), { id: "a b" });
+    assert.match(user.headers.get("server-timing") ?? "", /^total;dur=/);
+    const put = await fetch(`${base}/users/7`, { method: "PUT", body: '{"name":"Ada"}' });
+    assert.deepEqual(await put.json(), { id: "7", saved: { name: "Ada" } });
+    const del = await fetch(`${base}/users/7`, { method: "DELETE" });
+    assert.equal(del.status, 405);
+    assert.equal(del.headers.get("allow"), "GET, HEAD, OPTIONS, PUT");
+    await del.body?.cancel();
+    const time = await fetch(`${base}/api/time`);
+    assert.ok(!Number.isNaN(Date.parse(((await time.json()) as { now: string }).now)));
+    assert.match(time.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
+  });
 });

@@ -13,6 +13,22 @@ const ENCODED_SEPARATOR = /%(?:2f|5c)/i;
 // deno-lint-ignore no-control-regex
 export const FORBIDDEN_CHAR = /[\x00-\x1f\x7f\\]/;
 
+const DOS_DEVICE =
+  /^(?:con|prn|aux|nul|conin\$|conout\$|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3]) *(?:\.|$)/i;
+
+/**
+ * Whether a decoded path segment would name something else on Windows than
+ * it spells, so that checks made on the spelling (dot-files, the symlink
+ * policy) could be bypassed: `:` (drives, alternate data streams such as
+ * `a.txt::$DATA`), trailing dots or spaces (Win32 drops them: `.env.`),
+ * 8.3 short names (`HTACCE~1` for `.htaccess`) and DOS devices (`CON`,
+ * `NUL.txt`, `COM1`…).
+ */
+export function isWindowsAlias(segment: string): boolean {
+  return segment.includes(":") || /[. ]$/.test(segment) || /~\d/.test(segment) ||
+    DOS_DEVICE.test(segment);
+}
+
 /** One entry of a listed directory. */
 export interface ListedEntry {
   /** The file name as stored (not encoded). */

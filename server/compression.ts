@@ -318,6 +318,8 @@ export function compressResponse(
   const level = levelOf(coding, options?.levels);
   const out = new Headers(headers);
   out.delete("content-length");
+  // Ranges would be of the identity body, not of what is sent.
+  out.delete("accept-ranges");
   out.set("content-encoding", coding);
   mergeVary(out);
   const etag = out.get("etag");

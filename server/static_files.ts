@@ -24,6 +24,7 @@ import {
   FORBIDDEN_CHAR,
   fsError,
   indexPage,
+  isWindowsAlias,
   type ListedEntry,
   parsePath,
 } from "./_static_index.ts";
@@ -93,7 +94,9 @@ const HASH_CHARS = 16;
  *   `%c0%ae` included) answer 400. Every other refusal is 404, revealing
  *   nothing: `.` and `..` segments (plain or encoded), encoded separators
  *   `%2f` and `%5c`, backslashes, control characters (`%00`), empty
- *   segments (`//etc/passwd`), `:` on Windows (drives, streams), names
+ *   segments (`//etc/passwd`); on Windows, names that alias another (`:`
+ *   for drives and streams, trailing dots or spaces, 8.3 short names such
+ *   as `HTACCE~1`, devices such as `NUL`); names
  *   starting with `.` unless `dotFiles`, and symbolic links as
  *   `followSymlinks` says. Unreadable files answer 403.
  * - A directory: with a trailing slash, the `index` file if set and
@@ -281,11 +284,11 @@ export class StaticFiles {
     return this.#version(segments).then((hash) => hash === null ? url : `${url}?v=${hash}`);
   }
 
-  /** Refuses what may not be served: dot-files, `:` on Windows. */
+  /** Refuses what may not be served: dot-files, and on Windows names that alias others. */
   #check(segments: string[]): void {
     for (const segment of segments) {
       if (segment.startsWith(".") && !this.#dotFiles) throw new HttpNotFound();
-      if (WINDOWS && segment.includes(":")) throw new HttpNotFound();
+      if (WINDOWS && isWindowsAlias(segment)) throw new HttpNotFound();
     }
   }
 
@@ -345,7 +348,7 @@ export class StaticFiles {
     const listed: ListedEntry[] = [];
     for (const entry of entries) {
       if (entry.name.startsWith(".") && !this.#dotFiles) continue;
-      if (FORBIDDEN_CHAR.test(entry.name) || (WINDOWS && entry.name.includes(":"))) continue;
+      if (FORBIDDEN_CHAR.test(entry.name) || (WINDOWS && isWindowsAlias(entry.name))) continue;
       if (!entry.isSymlink) {
         listed.push({ name: entry.name, isDirectory: entry.isDirectory });
         continue;

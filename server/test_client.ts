@@ -10,6 +10,7 @@
 
 import { type Send, setCloser, TestClient, type TestClientOptions } from "./_test_client_core.ts";
 import { runCleanup, runShutdown, runStartup } from "./lifecycle.ts";
+import { trailersOf, withTrailers } from "./responses.ts";
 import { serve, type ServeOptions, type ServerHandle } from "./run_app.ts";
 import { ServerRequest } from "./server_request.ts";
 import type { FetchHandler, IncomingRequest, ServerApp } from "./types.ts";
@@ -63,7 +64,13 @@ function inProcess(app: ServerApp | FetchHandler): Send {
   );
 }
 
-/** Races `work` against the signal (so an in-process request can be abandoned). */
+/**
+ * Races `work` against the signal (so an in-process request can be
+ * abandoned), and ties the response body to it as `fetch` does: once the
+ * signal aborts (the caller's signal, or `close()`), an unread body is
+ * cancelled, so the application's stream (an SSE loop, its timers) stops.
+ * A response that arrives after the abort has its body cancelled at once.
+ */
 function abortable(work: Send): Send {
   return (request) => {
     const { signal } = request;
@@ -71,11 +78,63 @@ function abortable(work: Send): Send {
     return new Promise<Response>((resolve, reject) => {
       const onAbort = () => reject(signal.reason);
       signal.addEventListener("abort", onAbort, { once: true });
-      work(request).then(resolve, reject).finally(() => {
+      work(request).then((response) => {
+        if (signal.aborted) {
+          response.body?.cancel(signal.reason).catch(() => {});
+          return;
+        }
+        resolve(tiedToSignal(response, signal));
+      }, reject).finally(() => {
         signal.removeEventListener("abort", onAbort);
       });
     });
   };
+}
+
+/** `response` with a body that is cancelled (and fails with the reason) when `signal` aborts. */
+function tiedToSignal(response: Response, signal: AbortSignal): Response {
+  const source = response.body;
+  if (source === null) return response;
+  const reader = source.getReader();
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const stop = (): void => {
+    reader.cancel(signal.reason).catch(() => {});
+    try {
+      controller.error(signal.reason);
+    } catch {
+      // already closed or errored
+    }
+  };
+  const done = (): void => signal.removeEventListener("abort", stop);
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+      signal.addEventListener("abort", stop, { once: true });
+    },
+    async pull(c) {
+      try {
+        const { done: end, value } = await reader.read();
+        if (end) {
+          done();
+          c.close();
+        } else c.enqueue(value);
+      } catch (error) {
+        done();
+        throw error;
+      }
+    },
+    cancel(reason) {
+      done();
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+  const tied = new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+  const trailers = trailersOf(response);
+  return trailers === null ? tied : withTrailers(tied, trailers);
 }
 
 /**

@@ -59,8 +59,13 @@ export function bodyLimit<R extends ServerRequest<unknown, Record<string, string
     if (declared !== null && declared > maxBytes) throw tooLarge(maxBytes);
     req.clientMaxSize = maxBytes;
     // A declared length is enforced by the server's framing; only an
-    // unknown one (chunked, or after decoding) needs counting.
-    if (declared === null && !req.bodyUsed) req.transformBody((body) => limited(body, maxBytes));
+    // unknown one (chunked, or after decoding) needs counting. A request
+    // without a body is left alone: a transform would make `req.request` a
+    // copy, not the runtime's own request (which a WebSocket upgrade needs).
+    // `incoming.body`, not `req.body`: that would apply the transforms set so far.
+    if (declared === null && !req.bodyUsed && req.incoming.body !== null) {
+      req.transformBody((body) => limited(body, maxBytes));
+    }
     return next(req);
   };
 }

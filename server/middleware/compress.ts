@@ -68,7 +68,8 @@ const LEVELS: Record<string, [number, number]> = {
  * (`204`, `206`, `304`, `Cache-Control: no-transform`, bodies already
  * encoded or under `threshold`, incompressible types) and how bodies stream
  * (each chunk flushed, so slow streams stay live). `Vary: Accept-Encoding`
- * is added whenever the client's `Accept-Encoding` decided.
+ * is added whenever the client's `Accept-Encoding` decided. A compressed
+ * response loses `Accept-Ranges` (ranges are served of the identity body).
  *
  * A `HEAD` request gets the fields its `GET` would have (`Content-Encoding`,
  * `Vary`, no `Content-Length`) and its body is cancelled unread. With
@@ -142,9 +143,13 @@ export function compress<R extends ServerRequest<unknown, Record<string, string>
     }
     const res = await next(req);
     if (filter !== undefined && !filter(res, req)) return res;
-    if (req.method !== "HEAD") return compressResponse(req, res, settings);
-    const shaped = compressResponse({ method: "GET", headers: req.headers }, res, settings);
+    const method = req.method === "HEAD" ? "GET" : req.method;
+    const shaped = compressResponse({ method, headers: req.headers }, res, settings);
     if (shaped === res) return res;
+    // Byte ranges would be of the identity body (206s are not compressed), not of this one:
+    // a client resuming a compressed download must not be invited to ask for them (as nginx).
+    shaped.headers.delete("accept-ranges");
+    if (req.method !== "HEAD") return shaped;
     shaped.body?.cancel().catch(() => {});
     return new Response(null, {
       status: shaped.status,

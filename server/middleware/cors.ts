@@ -13,8 +13,9 @@ import { appendVary, editHeaders, isToken } from "./_headers.ts";
 
 /**
  * Which origins may read responses: `"*"` (any), one origin, a list, a
- * `RegExp` tested against the `Origin` field (anchor it: `/^https:\/\/(a|b)\.example$/`),
- * or a function returning whether to allow it (or the value to send in
+ * `RegExp` that must match the whole `Origin` field (`/https:\/\/(a|b)\.example/`
+ * does not allow `https://a.example.evil.net`), or a function returning
+ * whether to allow it (or the value to send in
  * `Access-Control-Allow-Origin`), possibly asynchronously.
  */
 export type CorsOrigin<R = ServerRequest> =
@@ -35,9 +36,10 @@ export interface CorsOptions<R = ServerRequest> {
   exposeHeaders?: readonly string[];
   /**
    * Whether cookies and HTTP authentication may be sent along
-   * (`Access-Control-Allow-Credentials: true`). With `origin: "*"` the
-   * request's origin is echoed instead of `*`, which browsers refuse with
-   * credentials (the opaque `null` origin is never echoed then). Default `false`.
+   * (`Access-Control-Allow-Credentials: true`). Not with `origin: "*"` (the
+   * default): that would let every site read the user's responses, so it
+   * is a `TypeError`; list the origins, or pass a function to decide (one
+   * returning `true` for all is the deliberate, dangerous choice). Default `false`.
    */
   credentials?: boolean;
   /** How long (seconds) browsers may cache a preflight answer (`Access-Control-Max-Age`). Default: not sent. */
@@ -65,8 +67,8 @@ const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+$/i;
  * added to the error's `headers`, so whoever renders it sends them). A
  * disallowed origin is not an error: the response just lacks the fields and
  * the browser keeps it from the page. `Vary: Origin` is appended whenever
- * the answer depends on the origin (everything but `"*"` without
- * credentials). Errors that are not `HttpError`s pass through untouched: put
+ * the answer depends on the origin (everything but `"*"`). `credentials`
+ * with `"*"` is a `TypeError`: name the origins. Errors that are not `HttpError`s pass through untouched: put
  * `errorPages()` inside `cors()` so 500s carry the fields too.
  *
  * @param options Origins, methods, headers, credentials, preflight caching.
@@ -99,8 +101,8 @@ const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+$/i;
 export function cors<R extends ServerRequest<unknown, Record<string, string>> = ServerRequest>(
   options: CorsOptions<NoInfer<R>> = {},
 ): Middleware<R> {
-  const allowOrigin = originPolicy(options.origin ?? "*", options.credentials === true);
   const credentials = options.credentials === true;
+  const allowOrigin = originPolicy(options.origin ?? "*", credentials);
   const methods = tokens(options.methods ?? DEFAULT_METHODS, "methods").join(", ");
   const allowHeaders = options.allowHeaders === undefined
     ? null
@@ -184,8 +186,14 @@ interface OriginPolicy<R> {
 
 function originPolicy<R>(origin: CorsOrigin<R>, credentials: boolean): OriginPolicy<R> {
   if (origin === "*") {
-    if (!credentials) return { varies: false, check: () => "*" };
-    return { varies: true, check: (o) => o === "null" ? null : o };
+    if (credentials) {
+      // Reflecting any origin with credentials is the classic CORS hole: every site reads the user's data.
+      throw new TypeError(
+        'Cannot use CORS credentials with origin "*": any site could read the responses with the ' +
+          "user's cookies; list the allowed origins (or decide in an origin function)",
+      );
+    }
+    return { varies: false, check: () => "*" };
   }
   if (typeof origin === "string" || Array.isArray(origin)) {
     const list = (typeof origin === "string" ? [origin] : origin as readonly string[]).map(
@@ -195,13 +203,10 @@ function originPolicy<R>(origin: CorsOrigin<R>, credentials: boolean): OriginPol
     return { varies: true, check: (o) => allowed.has(o.toLowerCase()) ? o : null };
   }
   if (origin instanceof RegExp) {
-    return {
-      varies: true,
-      check: (o) => {
-        origin.lastIndex = 0;
-        return origin.test(o) ? o : null;
-      },
-    };
+    // Matched against the whole origin: an unanchored /https:\/\/a\.example/ must not allow
+    // https://a.example.evil.net. The g and y flags (stateful lastIndex) and m are dropped.
+    const whole = new RegExp(`^(?:${origin.source})$`, origin.flags.replace(/[gmy]/g, ""));
+    return { varies: true, check: (o) => whole.test(o) ? o : null };
   }
   if (typeof origin === "function") {
     return {

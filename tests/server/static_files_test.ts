@@ -7,6 +7,7 @@ import { gzipSync } from "node:zlib";
 import { Application } from "../../server/application.ts";
 import { serve, type ServerHandle } from "../../server/run_app.ts";
 import { StaticFiles, type StaticFilesOptions } from "../../server/static_files.ts";
+import { isWindowsAlias } from "../../server/_static_index.ts";
 import { portOf, RawClient, type RawResponse } from "./_client.ts";
 
 const SECRET = "TOP SECRET outside the root";
@@ -393,6 +394,35 @@ describe("StaticFiles traversal", () => {
     await assert.rejects(served.handler(req("/static")), { status: 404 });
     const ok = await served.serve(req("/x"), "hello.txt");
     assert.equal(await ok.text(), HELLO);
+  });
+});
+
+describe("isWindowsAlias()", () => {
+  test("isWindowsAlias() flags names Windows reads as another (refused there before any check)", () => {
+    // Each would defeat the dot-file or symlink check on Windows: `.env.` opens `.env`,
+    // `HTACCE~1` opens `.htaccess`, `a.txt::$DATA` the file's stream, `NUL.txt` a device.
+    for (
+      const alias of [
+        ".env.",
+        "secret.txt ",
+        "secret.txt. . ",
+        "HTACCE~1",
+        "PROGRA~12",
+        "a.txt::$DATA",
+        "C:",
+        "NUL",
+        "nul.txt",
+        "Com1",
+        "lpt9.log",
+        "CON .txt",
+        "conin$",
+      ]
+    ) assert.equal(isWindowsAlias(alias), true, alias);
+    for (
+      const plain of ["hello.txt", ".env", "console.log", "nullable.js", "com10", "a~b", "x.y"]
+    ) {
+      assert.equal(isWindowsAlias(plain), false, plain);
+    }
   });
 });
 

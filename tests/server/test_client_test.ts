@@ -287,6 +287,23 @@ for (const [name, make] of variants) {
       await assert.rejects(c.get("/query", { signal: controller.signal }), /enough/);
     });
 
+    test("aborting the signal after the response fails its unread body", async () => {
+      const c = await client();
+      const controller = new AbortController();
+      const res = await c.get("/forever", { signal: controller.signal });
+      const reader = res.body!.getReader();
+      await within(reader.read(), 10_000, "first chunk");
+      controller.abort(new Error("stop reading"));
+      // Chunks already queued may still come; then the read fails (bounded: /forever never ends).
+      await assert.rejects(async () => {
+        for (let reads = 0; reads < 1000; reads++) {
+          const { done } = await within(reader.read(), 10_000, "read after abort");
+          if (done) return;
+        }
+        throw new Error("sentinel: the body kept streaming after the abort");
+      }, (error: Error) => !/sentinel/.test(error.message));
+    });
+
     test("close() runs shutdown and cleanup once; later requests are a TypeError", async () => {
       const c = await client();
       const first = c.close();
@@ -341,6 +358,55 @@ describe("testClient specifics", () => {
       process.off("warning", onWarning);
     }
     assert.deepEqual(warnings.filter((name) => name === "MaxListenersExceededWarning"), []);
+  });
+
+  test("close() cancels unread in-process bodies, so the application's streams stop", async () => {
+    const app = new Application();
+    let stopped: () => void;
+    const streamStopped = new Promise<void>((resolve) => stopped = resolve);
+    let timer: ReturnType<typeof setInterval> | undefined;
+    app.router.get("/events", () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            timer = setInterval(() => c.enqueue(new TextEncoder().encode("data: x\n\n")), 5);
+          },
+          cancel() {
+            clearInterval(timer);
+            stopped();
+          },
+        }),
+        { headers: { "content-type": "text/event-stream" } },
+      ));
+    const client = await testClient(app);
+    closers.push(() => client.close());
+    const res = await client.get("/events");
+    await within(client.close(), 10_000, "close");
+    try {
+      await within(streamStopped, 10_000, "the stream to be cancelled");
+    } finally {
+      clearInterval(timer);
+    }
+    await assert.rejects(res.text(), /closed|abort/i);
+  });
+
+  test("a response that comes after its request was aborted has its body cancelled", async () => {
+    const app = new Application();
+    let cancelled: () => void;
+    const bodyCancelled = new Promise<void>((resolve) => cancelled = resolve);
+    let release: () => void;
+    const released = new Promise<void>((resolve) => release = resolve);
+    app.router.get("/late", async () => {
+      await released;
+      return new Response(new ReadableStream({ cancel: () => cancelled() }));
+    });
+    await using client = await testClient(app);
+    const controller = new AbortController();
+    const pending = client.get("/late", { signal: controller.signal });
+    controller.abort(new Error("gave up"));
+    await assert.rejects(pending, /gave up/);
+    release!();
+    await within(bodyCancelled, 10_000, "the late body to be cancelled");
   });
 
   test("a failing startup hook rejects", async () => {

@@ -73,6 +73,19 @@ describe("bodyLimit()", () => {
     assert.equal((await app.fetch(at("/small", post(chunked("abc", "de"))))).status, 413);
   });
 
+  test("bodyLimit() leaves a request without a body as it is (req.request is the runtime's)", async () => {
+    const app = new Application({ logger: quiet });
+    app.use(bodyLimit(100));
+    let same: boolean | null = null;
+    app.router.get("/ws", (req) => {
+      same = req.request === original;
+      return text("ok");
+    });
+    const original = at("/ws", { headers: { upgrade: "websocket", connection: "upgrade" } });
+    assert.equal(await (await app.fetch(original)).text(), "ok");
+    assert.equal(same, true);
+  });
+
   test("bodyLimit() inside compress({ decompressRequests }) counts decoded bytes", async () => {
     const app = new Application({ logger: quiet });
     app.use(compress({ decompressRequests: true }));

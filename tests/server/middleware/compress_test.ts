@@ -116,6 +116,78 @@ describe("compress()", () => {
     assert.equal(res.body, null);
   });
 
+  test("compress() drops Accept-Ranges from what it compresses (ranges are of the identity body)", async () => {
+    const app = new Application({ logger: quiet });
+    app.use(compress({ encodings: ["gzip"] }));
+    app.router.get(
+      "/file",
+      () => text(BIG, { headers: { "accept-ranges": "bytes", etag: '"f1"' } }),
+    );
+    for (const method of ["GET", "HEAD"]) {
+      const res = await app.fetch(at("/file", { method, headers: gzipped }));
+      assert.equal(res.headers.get("content-encoding"), "gzip", method);
+      assert.equal(res.headers.get("accept-ranges"), null, method);
+      assert.equal(res.headers.get("etag"), 'W/"f1"', method);
+      await res.body?.cancel();
+    }
+    const identity = await app.fetch(at("/file"));
+    assert.equal(identity.headers.get("accept-ranges"), "bytes");
+    assert.equal(identity.headers.get("etag"), '"f1"');
+    await identity.body?.cancel();
+  });
+
+  test("compress() passes server-sent events through unbuffered and unencoded", async () => {
+    const app = new Application({ logger: quiet });
+    app.use(compress({ threshold: 0 }));
+    let cancelled = false;
+    app.router.get("/events", () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(new TextEncoder().encode("data: first\n\n"));
+          },
+          cancel() {
+            cancelled = true;
+          },
+        }),
+        { headers: { "content-type": "text/event-stream" } },
+      ));
+    const res = await app.fetch(at("/events", { headers: { "accept-encoding": "gzip, br" } }));
+    assert.equal(res.headers.get("content-encoding"), null);
+    const reader = res.body!.getReader();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const first = await Promise.race([
+      reader.read(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("the first event did not arrive")), 5000);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    assert.equal(new TextDecoder().decode(first.value), "data: first\n\n");
+    await reader.cancel();
+    assert.equal(cancelled, true);
+  });
+
+  test("compress({ decompressRequests }) stops a bomb by its ratio while streaming, with no size cap", async () => {
+    const app = appWith({ decompressRequests: { maxRatio: 50 } });
+    let seen = 0;
+    app.router.post("/count", async (req) => {
+      try {
+        for await (const chunk of req.body!) seen += chunk.length;
+      } catch (error) {
+        return text(String((error as Error).message), { status: 413 });
+      }
+      return text("read it all");
+    });
+    const bomb = gzipSync(new Uint8Array(32 * 1024 * 1024), { level: 9 });
+    const res = await app.fetch(
+      at("/count", { method: "POST", headers: { "content-encoding": "gzip" }, body: bomb }),
+    );
+    assert.equal(res.status, 413);
+    assert.match(await res.text(), /zip bomb/);
+    // Decoding stopped near the ratio, far from the 32 MiB the body inflates to.
+    assert.ok(seen <= Math.max(1024 * 1024, bomb.length * 50) + 64 * 1024, `read ${seen}`);
+  });
+
   test("compress({ decompressRequests }) decodes gzip, x-gzip and stacked bodies for text() and body", async () => {
     const app = appWith({ decompressRequests: true });
     const body = JSON.stringify({ words: BIG });

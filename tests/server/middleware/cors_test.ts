@@ -97,8 +97,13 @@ describe("cors()", () => {
     assert.equal(noOrigin.headers.get("vary"), "Accept-Language, Origin");
   });
 
-  test("cors() with credentials never sends * and never echoes the null origin", async () => {
-    const { app } = appWith({ credentials: true, maxAge: 600, allowHeaders: ["x-token"] });
+  test("cors() with credentials reflects only listed origins, never the null origin", async () => {
+    const { app } = appWith({
+      origin: ["https://a.example"],
+      credentials: true,
+      maxAge: 600,
+      allowHeaders: ["x-token"],
+    });
     const res = await app.fetch(
       preflight("https://a.example", { "access-control-request-headers": "x-other" }),
     );
@@ -109,6 +114,31 @@ describe("cors()", () => {
     assert.equal(res.headers.get("vary"), "Origin");
     const opaque = await app.fetch(at("/api", { headers: { origin: "null" } }));
     assert.equal(opaque.headers.get("access-control-allow-origin"), null);
+    const evil = await app.fetch(at("/api", { headers: { origin: "https://evil.example" } }));
+    assert.equal(evil.headers.get("access-control-allow-origin"), null);
+    assert.equal(evil.headers.get("access-control-allow-credentials"), null);
+  });
+
+  test("cors() refuses credentials with the * origin (any site would read the user's data)", () => {
+    assert.throws(
+      () => cors({ credentials: true }),
+      /Cannot use CORS credentials with origin "\*"/,
+    );
+    assert.throws(() => cors({ origin: "*", credentials: true }), TypeError);
+    // Deliberate reflection stays possible, spelled out.
+    assert.doesNotThrow(() => cors({ origin: () => true, credentials: true }));
+  });
+
+  test("cors() matches a RegExp against the whole origin, anchored or not", async () => {
+    const { app } = appWith({ origin: /https:\/\/app\.example\.com|https:\/\/b\.example/i });
+    for (const bad of ["https://app.example.com.evil.net", "https://evil.net/https://b.example"]) {
+      const res = await app.fetch(at("/api", { headers: { origin: bad } }));
+      assert.equal(res.headers.get("access-control-allow-origin"), null, bad);
+    }
+    for (const good of ["https://app.example.com", "https://B.example"]) {
+      const res = await app.fetch(at("/api", { headers: { origin: good } }));
+      assert.equal(res.headers.get("access-control-allow-origin"), good);
+    }
   });
 
   test("cors() takes a RegExp and an async function (whose string answer is sent)", async () => {

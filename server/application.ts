@@ -225,7 +225,7 @@ export class Application implements ServerApp {
   readonly handleIncoming = (
     incoming: IncomingRequest,
     info: ServeInfo | null = null,
-  ): Promise<Response> => {
+  ): Response | Promise<Response> => {
     return this.#handle(incoming, info);
   };
 
@@ -247,28 +247,56 @@ export class Application implements ServerApp {
     return new Response(null, response);
   };
 
-  async #handle(incoming: IncomingRequest, info: ServeInfo | null): Promise<Response> {
+  /**
+   * Routes and runs one request. Synchronous when the handler (and every
+   * middleware) answered synchronously: the native servers then skip a
+   * Promise per request.
+   */
+  #handle(incoming: IncomingRequest, info: ServeInfo | null): Response | Promise<Response> {
     if (!this.#frozen) this.#freeze();
-    const found = this.#locate(incoming.method, incoming.pathname);
-    const app = found.app;
+    // Without mounted applications, skip the search (and its allocation).
+    const found = this.#mounts.length === 0
+      ? null
+      : this.#locate(incoming.method, incoming.pathname);
+    const app = found === null ? this : found.app;
+    const resolution = found === null
+      ? this.#router.resolve(incoming.method, incoming.pathname)
+      : found.resolution;
+    const prepare = found === null ? this.onResponsePrepare.length > 0 : found.prepare;
     const request = new ServerRequest(incoming, {
       app,
-      params: found.resolution.kind === "found" ? found.resolution.params : {},
+      params: resolution.kind === "found" ? resolution.params : {},
       clientMaxSize: app.clientMaxSize,
       info,
     });
-    routed.set(request, found.resolution);
-    let response: Response;
+    routed.set(request, resolution);
+    let result: Response | Promise<Response>;
     try {
-      response = await (app.#chain ??= app.#buildChain())(request);
+      result = (app.#chain ??= app.#buildChain())(request);
     } catch (error) {
-      if (error instanceof BodyError) throw error;
-      if (!isHttpError(error)) {
-        this.#logger.error(`Handler failed for ${incoming.method} ${incoming.pathname}`, error);
-      }
-      response = renderHttpError(error, incoming.header("accept"));
+      if (error instanceof BodyError) return Promise.reject(error);
+      const response = this.#rendered(error, incoming);
+      return prepare ? prepareResponse(app, request, response) : response;
     }
-    return found.prepare ? await prepareResponse(app, request, response) : response;
+    if (result instanceof Response) {
+      return prepare ? prepareResponse(app, request, result) : result;
+    }
+    return Promise.resolve(result).then(
+      (response) => prepare ? prepareResponse(app, request, response) : response,
+      (error) => {
+        const response = this.#rendered(error, incoming);
+        return prepare ? prepareResponse(app, request, response) : response;
+      },
+    );
+  }
+
+  /** The answer to what a handler or middleware threw (body errors are the server's to answer). */
+  #rendered(error: unknown, incoming: IncomingRequest): Response {
+    if (error instanceof BodyError) throw error;
+    if (!isHttpError(error)) {
+      this.#logger.error(`Handler failed for ${incoming.method} ${incoming.pathname}`, error);
+    }
+    return renderHttpError(error, incoming.header("accept"));
   }
 
   /** Finds the route of `pathname` here or in a mounted application. */

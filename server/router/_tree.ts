@@ -39,30 +39,78 @@ interface ParamEdge<T> {
   node: Node<T>;
 }
 
-/** Above this many static children, a node looks them up in a hash table. */
-const SCAN_LIMIT = 6;
-const FNV_BASIS = 0x811c9dc5 | 0;
-const FNV_PRIME = 16777619;
+/** Above this many static children, a node finds them through a {@linkcode Dispatch}. */
+const SCAN_LIMIT = 4;
 
-/** FNV-1a over the UTF-16 code units of `text` from `start` to `stop`. */
-function hashOf(text: string, start: number, stop: number): number {
-  let h = FNV_BASIS;
-  for (let i = start; i < stop; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
-  return h;
+/**
+ * A decision over the static keys of one length, built when routes are
+ * added: a leaf holds the one key left (compared in full), an inner node the
+ * position whose character splits the keys best and a table by that
+ * character's code. A lookup reads a character or two and compares one key:
+ * no hashing, no slice, and the same cost for 3 keys or 300.
+ */
+class Dispatch<T> {
+  key: string | null = null;
+  node: Node<T> | null = null;
+  pos = 0;
+  table: (Dispatch<T> | undefined)[] = [];
+}
+
+function dispatchOf<T>(keys: string[], nodes: Node<T>[]): Dispatch<T> {
+  const d = new Dispatch<T>();
+  if (keys.length === 1) {
+    d.key = keys[0];
+    d.node = nodes[0];
+    return d;
+  }
+  // The position with the most distinct characters (keys differ somewhere).
+  let best = 0;
+  let bestCount = 0;
+  for (let pos = 0; pos < keys[0].length; pos++) {
+    const count = new Set(keys.map((k) => k.charCodeAt(pos))).size;
+    if (count > bestCount) [best, bestCount] = [pos, count];
+  }
+  const groups = new Map<number, [string[], Node<T>[]]>();
+  for (let i = 0; i < keys.length; i++) {
+    const c = keys[i].charCodeAt(best);
+    let group = groups.get(c);
+    if (!group) groups.set(c, group = [[], []]);
+    group[0].push(keys[i]);
+    group[1].push(nodes[i]);
+  }
+  d.pos = best;
+  d.table = new Array<Dispatch<T> | undefined>(Math.max(...groups.keys()) + 1).fill(undefined);
+  for (const [c, [k, n]] of groups) d.table[c] = dispatchOf(k, n);
+  return d;
+}
+
+/**
+ * Whether `path` has `key` at `start`: `path.startsWith(key, start)`, which
+ * a loop over a short key beats.
+ */
+function same(path: string, start: number, key: string): boolean {
+  for (let k = 0; k < key.length; k++) {
+    if (path.charCodeAt(start + k) !== key.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+/** Where the segment starting at `start` ends: the next `/`, or the end of `path`. */
+function segmentEnd(path: string, start: number): number {
+  const length = path.length;
+  let i = start;
+  while (i < length && path.charCodeAt(i) !== 47) i++;
+  return i;
 }
 
 class Node<T> {
-  /** Static children: compared in turn while few, else found through `slots`. */
+  /** Static children: compared in turn while few, else found through `byLength`. */
   keys: string[] = [];
   children: Node<T>[] = [];
-  /**
-   * With many children, an open-addressing table by key hash: each slot's
-   * hash, key and child; hashing a segment as the walk scans for its end
-   * needs neither a slice nor a `Map`.
-   */
-  hashes: Int32Array | null = null;
-  slotKeys: (string | null)[] | null = null;
-  slotNodes: (Node<T> | null)[] | null = null;
+  /** With many children: a {@linkcode Dispatch} per key length. */
+  byLength: (Dispatch<T> | undefined)[] | null = null;
+  /** Whether there are more than `SCAN_LIMIT` static children. */
+  wide = false;
   params: ParamEdge<T>[] = [];
   tails: Tail<T>[] = [];
   /** Routes ending here, first added first. */
@@ -76,44 +124,57 @@ class Node<T> {
     const node = new Node<T>();
     this.keys.push(key);
     this.children.push(node);
-    if (this.keys.length > SCAN_LIMIT) this.#index();
+    // Built again on the next lookup.
+    this.byLength = null;
+    this.wide = this.keys.length > SCAN_LIMIT;
     return node;
   }
 
-  /** Rebuilds the hash table, at most half full. */
-  #index(): void {
-    let size = 16;
-    while (size < this.keys.length * 2) size *= 2;
-    const hashes = new Int32Array(size);
-    const slotKeys: (string | null)[] = new Array(size).fill(null);
-    const slotNodes: (Node<T> | null)[] = new Array(size).fill(null);
-    for (let k = 0; k < this.keys.length; k++) {
-      const key = this.keys[k];
-      const h = hashOf(key, 0, key.length);
-      let j = h & (size - 1);
-      while (slotKeys[j] !== null) j = (j + 1) & (size - 1);
-      hashes[j] = h;
-      slotKeys[j] = key;
-      slotNodes[j] = this.children[k];
+  /** Builds `byLength`. */
+  #index(): (Dispatch<T> | undefined)[] {
+    const byLength: (Dispatch<T> | undefined)[] = new Array<Dispatch<T> | undefined>(
+      Math.max(...this.keys.map((k) => k.length)) + 1,
+    ).fill(undefined);
+    for (let length = 0; length < byLength.length; length++) {
+      const keys: string[] = [];
+      const nodes: Node<T>[] = [];
+      for (let i = 0; i < this.keys.length; i++) {
+        if (this.keys[i].length !== length) continue;
+        keys.push(this.keys[i]);
+        nodes.push(this.children[i]);
+      }
+      if (keys.length !== 0) byLength[length] = dispatchOf(keys, nodes);
     }
-    this.hashes = hashes;
-    this.slotKeys = slotKeys;
-    this.slotNodes = slotNodes;
+    return this.byLength = byLength;
   }
 
-  /** The static child for `path[start, stop)`, whose hash is `h`, from the table. */
-  lookup(path: string, start: number, stop: number, h: number): Node<T> | undefined {
-    const hashes = this.hashes!;
-    const slotKeys = this.slotKeys!;
-    const mask = hashes.length - 1;
-    for (let j = h & mask;; j = (j + 1) & mask) {
-      const key = slotKeys[j];
-      if (key === null) return undefined;
-      if (hashes[j] === h && key.length === stop - start && path.startsWith(key, start)) {
-        return this.slotNodes![j]!;
-      }
+  /** The static child for `path[start, stop)`, from `byLength`. */
+  lookup(path: string, start: number, stop: number): Node<T> | undefined {
+    const byLength = this.byLength ?? this.#index();
+    const size = stop - start;
+    if (size >= byLength.length) return undefined;
+    let d = byLength[size];
+    while (d !== undefined) {
+      const key = d.key;
+      if (key !== null) return same(path, start, key) ? d.node! : undefined;
+      const table = d.table;
+      const c = path.charCodeAt(start + d.pos);
+      d = c < table.length ? table[c] : undefined;
     }
+    return undefined;
   }
+}
+
+const FILTER_BITS = 16384;
+
+/**
+ * A cheap 14-bit digest of a pathname (its length, last and middle
+ * characters) for the filter in front of the map of static routes.
+ */
+function sketch(path: string): number {
+  const n = path.length;
+  const h = n ^ (path.charCodeAt(n - 1) << 8) ^ (path.charCodeAt(n >> 1) << 16);
+  return Math.imul(h, 0x9e3779b1) >>> 18;
 }
 
 const INDEX = /^(?:0|[1-9]\d{0,8})$/;
@@ -201,6 +262,12 @@ export class SegmentTree<T> {
   /** Wholly static routes by pathname: the first candidates of their paths. */
   #exact: Map<string, Leaf<T>[]> = new Map();
   /**
+   * A one-bit-per-slot filter of {@linkcode sketch} over the keys of
+   * `#exact`: a path whose slot is 0 is not in the map, and the lookup (and
+   * the hashing of a fresh pathname string it takes) is skipped.
+   */
+  #filter: Int32Array = new Int32Array(FILTER_BITS >> 5);
+  /**
    * After a successful {@linkcode SegmentTree.find}: the group values of the
    * leaf found, in the order of its names (`undefined` for a group that took
    * no part in the match). Overwritten by the next call.
@@ -242,7 +309,11 @@ export class SegmentTree<T> {
       if (node.end === null) {
         node.end = [];
         // A route of no steps matches nothing: the path is never "".
-        if (exact !== null && exact !== "") this.#exact.set(exact, node.end);
+        if (exact !== null && exact !== "") {
+          this.#exact.set(exact, node.end);
+          const slot = sketch(exact);
+          this.#filter[slot >> 5] |= 1 << (slot & 31);
+        }
       }
       node.end.push(leafOf(value, names));
     } else if (tail.kind === "wildcard") {
@@ -261,9 +332,12 @@ export class SegmentTree<T> {
    * @returns The leaf found, or `null`.
    */
   find<A>(path: string, accept: (value: T, arg: A) => boolean, arg: A): Leaf<T> | null {
-    const exact = this.#exact.get(path);
-    if (exact !== undefined) {
-      for (let i = 0; i < exact.length; i++) if (accept(exact[i].value, arg)) return exact[i];
+    const slot = sketch(path);
+    if ((this.#filter[slot >> 5] & (1 << (slot & 31))) !== 0) {
+      const exact = this.#exact.get(path);
+      if (exact !== undefined) {
+        for (let i = 0; i < exact.length; i++) if (accept(exact[i].value, arg)) return exact[i];
+      }
     }
     const first = this.#first(path, accept, arg);
     return first !== undefined ? first : this.#walk(this.#root, path, 0, 0, accept, arg);
@@ -299,23 +373,15 @@ export class SegmentTree<T> {
       const start = pos + 1;
       let stop = -1;
       let child: Node<T> | undefined;
-      if (node.hashes !== null) {
-        // Find the segment's end and hash it in one pass.
-        let h = FNV_BASIS;
-        let i = start;
-        for (; i < length; i++) {
-          const c = path.charCodeAt(i);
-          if (c === 47) break;
-          h = Math.imul(h ^ c, FNV_PRIME);
-        }
-        stop = i;
-        child = node.lookup(path, start, stop, h);
+      if (node.wide) {
+        stop = segmentEnd(path, start);
+        child = node.lookup(path, start, stop);
       } else {
         const keys = node.keys;
         for (let i = 0; i < keys.length; i++) {
           const key = keys[i];
           const after = start + key.length;
-          if ((after === length || path.charCodeAt(after) === 47) && path.startsWith(key, start)) {
+          if ((after === length || path.charCodeAt(after) === 47) && same(path, start, key)) {
             child = node.children[i];
             stop = after;
             break;
@@ -330,11 +396,8 @@ export class SegmentTree<T> {
         pos = stop;
         continue;
       }
-      if (stop === -1) {
-        stop = path.indexOf("/", start);
-        if (stop === -1) stop = length;
-      }
       if (params.length !== 0) {
+        if (stop === -1) stop = segmentEnd(path, start);
         const segment = path.slice(start, stop);
         for (let i = 0; i < params.length; i++) {
           const edge = params[i];
@@ -383,13 +446,13 @@ export class SegmentTree<T> {
       const start = pos + 1;
       let segment: string | null = null;
       let child: Node<T> | undefined;
-      if (node.hashes !== null) child = node.lookup(path, start, stop, hashOf(path, start, stop));
+      if (node.wide) child = node.lookup(path, start, stop);
       else {
         const keys = node.keys;
         const size = stop - start;
         for (let i = 0; i < keys.length; i++) {
           const key = keys[i];
-          if (key.length === size && path.startsWith(key, start)) {
+          if (key.length === size && same(path, start, key)) {
             child = node.children[i];
             break;
           }

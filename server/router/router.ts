@@ -289,7 +289,10 @@ export class Router<H> {
       return allow === null ? NOT_FOUND : { kind: "method-not-allowed", allow };
     }
     const route = pick(leaf.value, method)!;
-    const params = leaf.names.length === 0 ? {} : paramsOf(leaf, tree.values, true);
+    // Without a "%" in the path, no value has an escape to decode.
+    const params = leaf.names.length === 0
+      ? {}
+      : paramsOf(leaf, tree.values, pathname.indexOf("%") !== -1);
     if (params === null) return BAD_REQUEST;
     return { kind: "found", handler: route.handler, params, route: route.info };
   }

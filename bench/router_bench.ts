@@ -139,12 +139,18 @@ function canonical(params: Record<string, string | undefined>): string {
 /** Where the batches put what they found, so that no work can be optimised away. */
 export let sink: unknown = null;
 
-function contender(who: string, count: number, kind: Kind, make: () => Table): Contender {
+function contender(
+  who: string,
+  count: number,
+  kind: Kind,
+  make: () => Table,
+  lookupCount: number,
+): Contender {
   return {
     setup(): Batch {
       const table = make();
       routeTable(count).forEach((p, i) => table.add(p, i));
-      const wanted = lookups(count, kind);
+      const wanted = lookups(lookupCount, kind);
       for (const w of wanted) {
         const got = table.lookup(w.path);
         const params = got && { ...got.params };
@@ -325,16 +331,25 @@ const made: Record<string, (() => Table) | string> = {
   "find-my-way": await loadFindMyWay(),
 };
 
-function caseOf(count: number, kind: Kind): Case {
+/**
+ * One case: `kind` lookups among `count` routes. With `lookupCount` below
+ * `count`, the lookups are those of the `lookupCount`-route case (the same
+ * paths, which the bigger table also holds): the cost of the table's size
+ * alone, apart from the lookups being more varied.
+ */
+function caseOf(count: number, kind: Kind, lookupCount = count): Case {
   const contenders: Record<string, Contender | Unavailable> = {};
   for (const [who, make] of Object.entries(made)) {
     contenders[who] = typeof make === "string"
       ? { unavailable: make }
-      : contender(who, count, kind, make);
+      : contender(who, count, kind, make, lookupCount);
   }
+  const same = lookupCount === count ? "" : `-same-as-${lookupCount}`;
   return {
-    name: `${kind}-${count}`,
-    description: `${kind} lookups among ${count} routes (handler + decoded params)`,
+    name: `${kind}-${count}${same}`,
+    description: same === ""
+      ? `${kind} lookups among ${count} routes (handler + decoded params)`
+      : `the ${kind}-${lookupCount} lookups among ${count} routes (handler + decoded params)`,
     unit: "match",
     contenders,
   };
@@ -344,5 +359,8 @@ function caseOf(count: number, kind: Kind): Case {
 export const suite: Suite = {
   name: "router",
   description: "Sluice Router.resolve vs Hono RegExpRouter/TrieRouter and find-my-way",
-  cases: [10, 1000].flatMap((count) => KINDS.map((kind) => caseOf(count, kind))),
+  cases: [
+    ...[10, 1000].flatMap((count) => KINDS.map((kind) => caseOf(count, kind))),
+    ...KINDS.map((kind) => caseOf(1000, kind, 10)),
+  ],
 };

@@ -7,6 +7,7 @@
  */
 
 import { HttpBadRequest, HttpForbidden, HttpNotFound } from "./_http_client_errors.ts";
+import { escapeHtml } from "../util/html.ts";
 
 const ENCODED_SEPARATOR = /%(?:2f|5c)/i;
 /** Characters no served name may have: controls (NUL…) and the backslash. */
@@ -35,19 +36,6 @@ export interface ListedEntry {
   readonly name: string;
   /** Whether it is listed as a directory (its link ends in `/`). */
   readonly isDirectory: boolean;
-}
-
-const ESCAPES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-
-/** `text` safe inside HTML text and quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
 }
 
 /**

@@ -12,6 +12,7 @@ import type { ServerRequest } from "../server_request.ts";
 import type { ServerLogger } from "../types.ts";
 import type { Middleware } from "./compose.ts";
 import { editHeaders } from "./_headers.ts";
+import { escapeHtml } from "../../util/html.ts";
 
 /**
  * Renders an error as a response. `error` is the thrown `HttpError`, or a
@@ -34,14 +35,6 @@ export interface ErrorPagesOptions<R = ServerRequest> {
   /** Where unexpected errors (and renderers that fail) are reported. Default: `console.error`. */
   logger?: Pick<ServerLogger, "error">;
 }
-
-const ESCAPES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
 
 /**
  * Renders an `HttpError` (or any thrown value, as a bare 500) the way
@@ -185,10 +178,6 @@ export function errorPages<
       });
     }
   };
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
 }
 
 const QVALUE = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/;

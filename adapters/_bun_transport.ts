@@ -69,7 +69,7 @@ type BunSocketListener = BunApi.BunSocketListener;
 type BunLike = BunApi.BunLike<BunConn>;
 
 /** A Bun socket behind the {@linkcode Conn} contract. */
-class BunConn implements Conn {
+export class BunConn implements Conn {
   readonly localAddress: Address;
   readonly remoteAddress: Address;
   #tls: TlsInfo | null = null;

@@ -79,7 +79,7 @@ function toAddress(addr: Deno.Addr): Address {
 }
 
 /** A `Deno.Conn` behind the {@linkcode Conn} contract. */
-class DenoConn implements Conn {
+export class DenoConn implements Conn {
   readonly localAddress: Address;
   readonly remoteAddress: Address;
   readonly tls: TlsInfo | null;

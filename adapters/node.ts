@@ -88,7 +88,7 @@ const kConn = Symbol("sluice.conn");
 type OwnedSocket = Socket & { [kConn]: NodeConn };
 
 /** A `net.Socket` (or `tls.TLSSocket`) behind the {@linkcode Conn} contract. */
-class NodeConn implements Conn {
+export class NodeConn implements Conn {
   readonly remoteAddress: Address;
   readonly tls: TlsInfo | null;
   #localAddress: Address | null = null;

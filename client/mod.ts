@@ -1,6 +1,8 @@
 /**
  * The HTTP client (`@sluice/http/client`), being built: what exists so far
- * is the cookie jar (RFC 6265bis) that `ClientSession` will use.
+ * are the pieces `ClientSession` will use — the cookie jar (RFC 6265bis),
+ * the typed errors, per-phase timeouts, Basic and Digest authentication,
+ * and proxy settings from the environment.
  *
  * @example
  * ```ts
@@ -22,3 +24,42 @@ export type {
   CookieHeaderOptions,
   CookieJarOptions,
 } from "./cookie_jar.ts";
+export {
+  ClientConnectionError,
+  type ClientConnectionErrorCode,
+  ClientError,
+  type ClientErrorCode,
+  ClientPayloadError,
+  type ClientPayloadErrorCode,
+  ClientTlsError,
+  InvalidUrlError,
+  ResponseStatusError,
+  TimeoutError,
+  type TimeoutErrorCode,
+  type TimeoutPhase,
+  TooManyRedirectsError,
+} from "./errors.ts";
+export {
+  type ClientTimeout,
+  DEFAULT_TIMEOUTS,
+  PhaseTimer,
+  type PhaseTimerOptions,
+  type ResolvedTimeouts,
+  resolveTimeouts,
+  type TimerFunctions,
+} from "./timeouts.ts";
+export {
+  type AuthChallenge,
+  BasicAuth,
+  type DigestAlgorithm,
+  DigestAuth,
+  type DigestAuthOptions,
+  parseChallenges,
+} from "./auth.ts";
+export {
+  matchesNoProxy,
+  parseProxyUrl,
+  type ProxyEnv,
+  proxyFromEnv,
+  type ProxyInfo,
+} from "./proxy_env.ts";

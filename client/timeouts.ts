@@ -1,0 +1,270 @@
+/**
+ * Per-phase client timeouts: the options, their merge (session defaults, then
+ * per-request values) and {@linkcode PhaseTimer}, which turns deadlines into
+ * an `AbortSignal` aborted with a typed {@linkcode TimeoutError}.
+ *
+ * @module
+ */
+
+import { TimeoutError, type TimeoutPhase } from "./errors.ts";
+
+/**
+ * Timeouts of a request, in milliseconds, settable per session and per
+ * request. For each field: `undefined` inherits (per-request from the
+ * session, the session from the defaults); `0` or `Infinity` means no
+ * timeout. Negative values and `NaN` are a `RangeError`.
+ *
+ * - `total` (default 300 000): the whole request, from the call to the end of
+ *   the response body, across every phase and redirect.
+ * - `poolWait` (default none): waiting for a free connection when the pool is
+ *   at its `limit`/`limitPerHost`.
+ * - `connect` (default none): opening a new connection: DNS, TCP, proxy
+ *   `CONNECT` and TLS.
+ * - `headers` (default none): from the request being sent to the response head
+ *   being received.
+ * - `sockRead` (default none): the longest wait between two chunks of the
+ *   response (also for the head).
+ *
+ * From aiohttp's `ClientTimeout`: `total` → `total`; `connect` (pool wait plus
+ * connect) → `poolWait` and `connect`, split so a busy pool is not reported as
+ * a slow server; `sock_connect` → `connect`; `sock_read` → `sockRead`.
+ * `headers` has no aiohttp counterpart (its `ceil_threshold` has none here).
+ *
+ * @example
+ * ```ts
+ * import type { ClientTimeout } from "@sluice/http/client";
+ *
+ * const timeout: ClientTimeout = { total: 30_000, connect: 2_000, sockRead: 10_000 };
+ * ```
+ */
+export interface ClientTimeout {
+  /** The whole request, in ms (default 300 000). */
+  total?: number;
+  /** Waiting for a free pooled connection, in ms (default none). */
+  poolWait?: number;
+  /** DNS + TCP + proxy tunnel + TLS, in ms (default none). */
+  connect?: number;
+  /** Request sent to response head received, in ms (default none). */
+  headers?: number;
+  /** Longest gap between response chunks, in ms (default none). */
+  sockRead?: number;
+}
+
+/**
+ * A merged {@linkcode ClientTimeout} with every phase set: a number of ms, or
+ * `Infinity` for none.
+ *
+ * @example
+ * ```ts
+ * import { resolveTimeouts, type ResolvedTimeouts } from "@sluice/http/client";
+ * import assert from "node:assert/strict";
+ *
+ * const t: ResolvedTimeouts = resolveTimeouts();
+ * assert.equal(t.connect, Infinity);
+ * ```
+ */
+export type ResolvedTimeouts = Readonly<Required<ClientTimeout>>;
+
+/** The defaults: `total` 300 s, no per-phase limit. */
+export const DEFAULT_TIMEOUTS: ResolvedTimeouts = Object.freeze({
+  total: 300_000,
+  poolWait: Infinity,
+  connect: Infinity,
+  headers: Infinity,
+  sockRead: Infinity,
+});
+
+const PHASES: readonly TimeoutPhase[] = ["total", "poolWait", "connect", "headers", "sockRead"];
+// setTimeout fires at once past 2^31-1 ms in every runtime.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function checkTimeouts(timeout: ClientTimeout | undefined, what: string): void {
+  if (timeout === undefined) return;
+  if (typeof timeout !== "object" || timeout === null) {
+    throw new TypeError(`Cannot use ${what} timeout: expected an object, got ${typeof timeout}`);
+  }
+  for (const phase of PHASES) {
+    const value = timeout[phase];
+    if (value === undefined) continue;
+    if (typeof value !== "number") {
+      throw new TypeError(
+        `Cannot use ${what} timeout: "${phase}" must be a number of ms, got ${typeof value}`,
+      );
+    }
+    if (Number.isNaN(value) || value < 0) {
+      throw new RangeError(
+        `Cannot use ${what} timeout: "${phase}" must be >= 0 ms (0 or Infinity for none), got ${value}`,
+      );
+    }
+    if (value !== Infinity && value > MAX_TIMER_MS) {
+      throw new RangeError(
+        `Cannot use ${what} timeout: "${phase}" must be at most ${MAX_TIMER_MS} ms or Infinity, got ${value}`,
+      );
+    }
+  }
+}
+
+/**
+ * Merges session and per-request timeouts over {@linkcode DEFAULT_TIMEOUTS}:
+ * per phase, the per-request value if set, else the session's, else the
+ * default. `0` becomes `Infinity` (none). Throws `RangeError` for a negative,
+ * `NaN` or too large (> 2^31-1, except `Infinity`) value and `TypeError` for a
+ * non-number.
+ *
+ * @param sessionDefaults The session's `timeout` option.
+ * @param perRequest The request's `timeout` option.
+ * @returns Every phase set, frozen.
+ *
+ * @example A request lifts the session's total limit
+ * ```ts
+ * import { resolveTimeouts } from "@sluice/http/client";
+ * import assert from "node:assert/strict";
+ *
+ * const t = resolveTimeouts({ total: 10_000, connect: 1_000 }, { total: 0 });
+ * assert.equal(t.total, Infinity);
+ * assert.equal(t.connect, 1_000);
+ * ```
+ */
+export function resolveTimeouts(
+  sessionDefaults?: ClientTimeout,
+  perRequest?: ClientTimeout,
+): ResolvedTimeouts {
+  checkTimeouts(sessionDefaults, "session");
+  checkTimeouts(perRequest, "request");
+  const out = { ...DEFAULT_TIMEOUTS };
+  for (const phase of PHASES) {
+    const value = perRequest?.[phase] ?? sessionDefaults?.[phase] ?? DEFAULT_TIMEOUTS[phase];
+    out[phase] = value === 0 ? Infinity : value;
+  }
+  return Object.freeze(out);
+}
+
+/** Timer functions {@linkcode PhaseTimer} uses; replaceable in tests. */
+export interface TimerFunctions {
+  /** Schedules `fn` after `ms`; returns a handle for `clearTimeout`. */
+  setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancels a handle from `setTimeout`. */
+  clearTimeout(handle: unknown): void;
+}
+
+/** Options of {@linkcode PhaseTimer}. */
+export interface PhaseTimerOptions {
+  /** The caller's signal: aborting it aborts the timer's signal with the same reason. */
+  signal?: AbortSignal;
+  /** Timer functions (default: the global ones). */
+  timers?: TimerFunctions;
+}
+
+const GLOBAL_TIMERS: TimerFunctions = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/**
+ * The deadlines of one request. The `total` deadline starts at construction;
+ * every other phase starts with {@linkcode PhaseTimer.start} and ends with
+ * {@linkcode PhaseTimer.end} (starting a running phase again restarts it, which
+ * is how `sockRead` is re-armed per chunk). When a deadline passes, `signal`
+ * aborts with the matching {@linkcode TimeoutError}; when the caller's signal
+ * aborts, `signal` aborts with its reason. Either way, and on
+ * {@linkcode PhaseTimer.clear}, every timer and listener is removed, so nothing
+ * is left behind. A phase whose timeout is `Infinity` sets no timer.
+ *
+ * @example
+ * ```ts
+ * import { PhaseTimer, resolveTimeouts, TimeoutError } from "@sluice/http/client";
+ * import assert from "node:assert/strict";
+ *
+ * const timer = new PhaseTimer(resolveTimeouts({ connect: 10 }));
+ * timer.start("connect");
+ * await new Promise((r) => setTimeout(r, 50));
+ * assert.ok(timer.signal.reason instanceof TimeoutError);
+ * assert.equal(timer.signal.reason.phase, "connect");
+ * timer.clear();
+ * ```
+ */
+export class PhaseTimer {
+  #timeouts: ResolvedTimeouts;
+  #timers: TimerFunctions;
+  #controller = new AbortController();
+  #handles = new Map<TimeoutPhase, unknown>();
+  #outer: AbortSignal | undefined;
+  #onOuterAbort = (): void => this.#abort(this.#outer?.reason);
+
+  /**
+   * Starts the `total` deadline and links the caller's signal.
+   *
+   * @param timeouts The request's merged timeouts.
+   * @param options The caller's signal and, in tests, timer functions.
+   */
+  constructor(timeouts: ResolvedTimeouts, options: PhaseTimerOptions = {}) {
+    this.#timeouts = timeouts;
+    this.#timers = options.timers ?? GLOBAL_TIMERS;
+    const outer = options.signal;
+    if (outer?.aborted) {
+      this.#controller.abort(outer.reason);
+      return;
+    }
+    if (outer !== undefined) {
+      this.#outer = outer;
+      outer.addEventListener("abort", this.#onOuterAbort, { once: true });
+    }
+    this.start("total");
+  }
+
+  /** Aborted with a {@linkcode TimeoutError} or the caller's reason. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** The phases whose timer is running now. */
+  get running(): TimeoutPhase[] {
+    return [...this.#handles.keys()];
+  }
+
+  /**
+   * Starts (or restarts) a phase's deadline. Does nothing once aborted or when
+   * the phase has no timeout.
+   *
+   * @param phase The phase to start.
+   */
+  start(phase: TimeoutPhase): void {
+    this.end(phase);
+    const ms = this.#timeouts[phase];
+    if (this.#controller.signal.aborted || ms === Infinity) return;
+    const handle = this.#timers.setTimeout(() => {
+      this.#handles.delete(phase);
+      this.#abort(new TimeoutError(phase, ms));
+    }, ms);
+    this.#handles.set(phase, handle);
+  }
+
+  /**
+   * Ends a phase's deadline (no-op when it is not running).
+   *
+   * @param phase The phase to end.
+   */
+  end(phase: TimeoutPhase): void {
+    if (!this.#handles.has(phase)) return;
+    this.#timers.clearTimeout(this.#handles.get(phase));
+    this.#handles.delete(phase);
+  }
+
+  /** Ends every deadline, `total` included, and unlinks the caller's signal. */
+  clear(): void {
+    for (const handle of this.#handles.values()) this.#timers.clearTimeout(handle);
+    this.#handles.clear();
+    this.#outer?.removeEventListener("abort", this.#onOuterAbort);
+    this.#outer = undefined;
+  }
+
+  /** Same as {@linkcode PhaseTimer.clear}, for `using`. */
+  [Symbol.dispose](): void {
+    this.clear();
+  }
+
+  #abort(reason: unknown): void {
+    this.clear();
+    this.#controller.abort(reason);
+  }
+}

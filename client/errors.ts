@@ -183,6 +183,7 @@ export class InvalidUrlError extends ClientError {
 export type ClientPayloadErrorCode =
   | "SLUICE_ERR_CLIENT_PAYLOAD_TRUNCATED"
   | "SLUICE_ERR_CLIENT_PAYLOAD_BAD_CHUNKING"
+  | "SLUICE_ERR_CLIENT_PAYLOAD_MALFORMED"
   | "SLUICE_ERR_CLIENT_PAYLOAD_LENGTH_MISMATCH"
   | "SLUICE_ERR_CLIENT_PAYLOAD_DECOMPRESS"
   | "SLUICE_ERR_CLIENT_PAYLOAD_TOO_LARGE";
@@ -190,6 +191,7 @@ export type ClientPayloadErrorCode =
 /**
  * Reading a response body failed: the connection ended before the body did
  * (`..._TRUNCATED`), the chunked framing was malformed (`..._BAD_CHUNKING`),
+ * the response head was malformed (`..._MALFORMED`, the parser's error as `cause`),
  * more bytes came than `Content-Length` announced (`..._LENGTH_MISMATCH`),
  * the compressed body was corrupt (`..._DECOMPRESS`), or decompression went
  * past the size or ratio cap (`..._TOO_LARGE`). Nothing is silently truncated.

@@ -1,0 +1,437 @@
+/**
+ * One HTTP/1.1 client connection over a transport `Conn`: one request at a
+ * time (no pipelining), the response head as a promise, the body as a pull
+ * stream with backpressure, and the keep-alive decision for the pool.
+ *
+ * @module
+ */
+
+import type { Conn, ConnEvents } from "../adapters/transport.ts";
+import { type ResponseHead, ResponseParser } from "../http1/mod.ts";
+import { closedBeforeHead, mapParseError, peerOf, truncated } from "./_connection_errors.ts";
+import { pumpBody, type PumpHost, SMALL_CHUNK } from "./_connection_pump.ts";
+import { keepAliveTimeout, requestHead } from "./_connection_request.ts";
+import type {
+  ClientConnectionOptions,
+  ConnectionRequest,
+  ConnectionResponse,
+  Exchange,
+} from "./_connection_types.ts";
+
+export type { ClientConnectionOptions, ConnectionRequest, ConnectionResponse };
+
+/** Queued body bytes above which reading from the socket pauses. */
+const BODY_HIGH_WATER = 64 * 1024;
+/** Most body bytes `release()` reads and drops to keep a connection. */
+const RELEASE_DRAIN_MAX = 64 * 1024;
+
+/**
+ * An HTTP/1.1 connection of the client over a transport connection. Internal:
+ * the pool owns these.
+ *
+ * @example GET over a dialled connection
+ * ```ts ignore
+ * import { defaultClientTransport } from "../adapters/connect.ts";
+ * import { ClientConnection } from "./_connection.ts";
+ *
+ * const conn = await defaultClientTransport().connect({ hostname: "127.0.0.1", port: 8080 });
+ * const connection = new ClientConnection(conn);
+ * const res = await connection.request({ method: "GET", target: "/", headers: [["host", "127.0.0.1:8080"]] });
+ * console.log(res.status, await new Response(res.body).text(), connection.reusable);
+ * await connection.close();
+ * ```
+ */
+export class ClientConnection {
+  readonly #conn: Conn;
+  readonly #parser: ResponseParser;
+  readonly #onIdle: ((connection: ClientConnection) => void) | undefined;
+  readonly #peer: { host: string; port: number };
+  #ex: Exchange | null = null;
+  #dead = false;
+  #closed = false;
+  #paused = false;
+  #waiters: Array<() => void> = [];
+  #resolveClosed!: () => void;
+  readonly #host: PumpHost;
+  /** Resolves once the transport connection is closed. */
+  readonly closed: Promise<void>;
+  /** The server's `Keep-Alive: timeout` of the last response, in ms, or `null`. */
+  keepAliveHint: number | null = null;
+  /** Requests sent on this connection. */
+  requests = 0;
+  /** `Date.now()` when the last exchange finished (or when the connection was made). */
+  lastUsed: number = Date.now();
+
+  /**
+   * Wraps a connection that was dialled and not started; reading starts now.
+   *
+   * @param conn The transport connection (not yet started).
+   * @param options Parser limits and the idle callback.
+   */
+  constructor(conn: Conn, options: ClientConnectionOptions = {}) {
+    this.#conn = conn;
+    this.#onIdle = options.onIdle;
+    this.#peer = peerOf(conn.remoteAddress);
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    const isClosed = (): boolean => this.#closed;
+    this.#host = {
+      conn,
+      get isClosed(): boolean {
+        return isClosed();
+      },
+      drained: () => this.#drained(),
+      fail: (ex, error) => this.#fail(ex, error),
+    };
+    this.#parser = new ResponseParser({
+      onHead: (head) => this.#onHead(head),
+      onBody: (chunk) => this.#onBody(chunk),
+      onComplete: () => this.#onComplete(),
+    }, {
+      maxHeaderSize: options.maxHeaderSize,
+      maxHeaders: options.maxHeaders,
+      maxRequestLineSize: options.maxStatusLineSize,
+    });
+    const events: ConnEvents = {
+      data: (chunk) => this.#data(chunk),
+      end: () => this.#end(),
+      drain: () => this.#wake(),
+      close: (error) => this.#close(error),
+    };
+    conn.setNoDelay(true);
+    conn.start(events);
+  }
+
+  /** Whether the transport connection is closed. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** Whether a request can be sent now: open, alive, and no exchange in flight. */
+  get reusable(): boolean {
+    return !this.#dead && !this.#closed && this.#ex === null;
+  }
+
+  /** Whether a request is in flight (its response head or body not fully read). */
+  get busy(): boolean {
+    return this.#ex !== null;
+  }
+
+  /**
+   * Sends a request and resolves at the response head (1xx heads skipped).
+   *
+   * @param request The method, target, fields, body and signal.
+   * @returns The status, fields and the body stream.
+   * @throws {TypeError} when another request is in flight, or the framing conflicts.
+   */
+  request(request: ConnectionRequest): Promise<ConnectionResponse> {
+    if (this.#ex !== null) {
+      return Promise.reject(
+        new TypeError("Cannot send request: another request is in flight on this connection"),
+      );
+    }
+    if (this.#dead || this.#closed) {
+      return Promise.reject(closedBeforeHead(null, false, this.#peer));
+    }
+    const signal = request.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const body = request.body ?? null;
+    let framing;
+    try {
+      framing = requestHead(
+        request.method,
+        request.target,
+        request.headers,
+        body,
+        request.contentLength ?? null,
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let resolve!: (response: ConnectionResponse) => void;
+    let reject!: (error: unknown) => void;
+    const promise = new Promise<ConnectionResponse>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const ex: Exchange = {
+      method: request.method,
+      signal,
+      onAbort: null,
+      resolve,
+      reject,
+      head: null,
+      interim: false,
+      controller: null,
+      discarding: false,
+      discarded: 0,
+      received: 0,
+      gotBytes: false,
+      sendDone: false,
+      stopSending: false,
+      requestClose: framing.close,
+      reader: null,
+      done: false,
+    };
+    this.#ex = ex;
+    this.requests++;
+    this.#parser.expect(request.method);
+    if (signal !== undefined) {
+      ex.onAbort = () => this.#fail(ex, signal.reason);
+      signal.addEventListener("abort", ex.onAbort, { once: true });
+    }
+    this.#setPaused(false);
+    if (body instanceof Uint8Array) {
+      if (body.length <= SMALL_CHUNK) {
+        const out = new Uint8Array(framing.head.length + body.length);
+        out.set(framing.head);
+        out.set(body, framing.head.length);
+        this.#conn.write(out);
+      } else {
+        this.#conn.write(framing.head);
+        this.#conn.write(body);
+      }
+      ex.sendDone = true;
+    } else {
+      this.#conn.write(framing.head);
+      if (body === null) ex.sendDone = true;
+      else void pumpBody(this.#host, ex, body, framing.length, framing.chunked);
+    }
+    return promise;
+  }
+
+  /**
+   * Gives up the response body: reads and drops up to 64 KiB more to keep
+   * the connection, else closes it. A no-op when nothing is in flight.
+   */
+  release(): void {
+    const ex = this.#ex;
+    if (ex === null) return;
+    const head = ex.head;
+    if (head === null || head.framing === "close") {
+      this.#fail(ex, new TypeError("Cannot read response: released"));
+      return;
+    }
+    if (head.framing === "length" && head.contentLength - ex.received > RELEASE_DRAIN_MAX) {
+      this.#fail(ex, new TypeError("Cannot read response body: released"));
+      return;
+    }
+    this.#discard(ex, new TypeError("Cannot read response body: released"));
+  }
+
+  /**
+   * Closes the connection now; a request in flight fails.
+   *
+   * @returns Resolves once the transport connection is closed.
+   */
+  close(): Promise<void> {
+    this.#dead = true;
+    const ex = this.#ex;
+    if (ex !== null) {
+      this.#fail(ex, closedBeforeHead(null, ex.gotBytes, this.#peer));
+    } else {
+      this.#conn.destroy();
+    }
+    return this.closed;
+  }
+
+  // ---- transport events ----
+
+  #data(chunk: Uint8Array): void {
+    const ex = this.#ex;
+    if (ex === null) {
+      // Bytes (or EOF) while idle: the server gave up on this connection.
+      this.#dead = true;
+      this.#conn.destroy();
+      return;
+    }
+    ex.gotBytes = true;
+    try {
+      this.#parser.feed(chunk);
+    } catch (error) {
+      this.#fail(ex, mapParseError(error, ex.head !== null, true, this.#peer));
+    }
+  }
+
+  #end(): void {
+    const ex = this.#ex;
+    this.#dead = true;
+    if (ex !== null) {
+      try {
+        this.#parser.finish();
+      } catch (error) {
+        this.#fail(ex, mapParseError(error, ex.head !== null, ex.gotBytes, this.#peer));
+      }
+      if (this.#ex === ex) this.#failEof(ex, null);
+    }
+    this.#conn.destroy();
+  }
+
+  #close(error: Error | null): void {
+    this.#closed = true;
+    this.#dead = true;
+    const ex = this.#ex;
+    if (ex !== null) this.#failEof(ex, error);
+    this.#wake();
+    this.#resolveClosed();
+  }
+
+  /** The connection ended (or broke) with the exchange unfinished. */
+  #failEof(ex: Exchange, error: Error | null): void {
+    this.#fail(
+      ex,
+      ex.head === null ? closedBeforeHead(error, ex.gotBytes, this.#peer) : truncated(error),
+    );
+  }
+
+  // ---- parser events ----
+
+  #onHead(head: ResponseHead): void {
+    const ex = this.#ex;
+    if (ex === null) return;
+    if (head.status < 200 && head.status !== 101) {
+      ex.interim = true;
+      return;
+    }
+    ex.head = head;
+    const headers = new Headers();
+    for (let i = 0; i < head.headers.length; i += 2) {
+      headers.append(head.headers[i], head.headers[i + 1]);
+    }
+    this.keepAliveHint = keepAliveTimeout(headers.get("keep-alive"));
+    if (head.upgrade) this.#dead = true;
+    let body: ReadableStream<Uint8Array> | null = null;
+    if (head.framing !== "none" && !head.upgrade) {
+      body = new ReadableStream<Uint8Array>({
+        start: (controller) => {
+          ex.controller = controller;
+        },
+        pull: () => {
+          if (this.#ex === ex) this.#setPaused(false);
+        },
+        cancel: () => {
+          ex.controller = null;
+          if (this.#ex === ex) this.release();
+        },
+      }, { highWaterMark: BODY_HIGH_WATER, size: (chunk) => chunk.byteLength });
+    }
+    if (!ex.sendDone && (head.status >= 400 || !head.keepAlive)) this.#stopSending(ex);
+    ex.resolve({
+      status: head.status,
+      statusText: head.reason,
+      headers,
+      body,
+      httpVersion: head.versionMinor === 0 ? "1.0" : "1.1",
+    });
+  }
+
+  #onBody(chunk: Uint8Array): void {
+    const ex = this.#ex;
+    if (ex === null) return;
+    ex.received += chunk.length;
+    if (ex.discarding) {
+      ex.discarded += chunk.length;
+      if (ex.discarded > RELEASE_DRAIN_MAX) {
+        this.#fail(ex, new TypeError("Cannot read response body: released"));
+      }
+      return;
+    }
+    const controller = ex.controller;
+    if (controller === null) return;
+    controller.enqueue(chunk);
+    if ((controller.desiredSize ?? 0) <= 0) this.#setPaused(true);
+  }
+
+  #onComplete(): void {
+    const ex = this.#ex;
+    if (ex === null) return;
+    if (ex.interim) {
+      ex.interim = false;
+      return;
+    }
+    const head = ex.head!;
+    ex.done = true;
+    this.#ex = null;
+    this.lastUsed = Date.now();
+    if (ex.onAbort !== null) ex.signal!.removeEventListener("abort", ex.onAbort);
+    if (ex.controller !== null && !ex.discarding) ex.controller.close();
+    ex.controller = null;
+    if (!ex.sendDone) this.#stopSending(ex);
+    const reusable = head.keepAlive && !ex.requestClose && !ex.stopSending && !head.upgrade &&
+      head.framing !== "close" && !this.#dead && !this.#closed;
+    if (!reusable) {
+      this.#dead = true;
+      // Stop parsing what follows (nothing should); close once this feed returns.
+      this.#parser.pause();
+      queueMicrotask(() => this.#conn.destroy());
+      return;
+    }
+    this.#setPaused(false);
+    const onIdle = this.#onIdle;
+    if (onIdle !== undefined) {
+      queueMicrotask(() => {
+        if (this.reusable) onIdle(this);
+      });
+    }
+  }
+
+  // ---- helpers ----
+
+  /** Fails the exchange in flight: rejects the head or errors the body, destroys the connection. */
+  #fail(ex: Exchange, error: unknown): void {
+    if (ex.done) return;
+    ex.done = true;
+    this.#dead = true;
+    if (this.#ex === ex) this.#ex = null;
+    if (ex.onAbort !== null) ex.signal!.removeEventListener("abort", ex.onAbort);
+    this.#stopSending(ex, error);
+    if (ex.head === null) {
+      ex.reject(error);
+    } else if (ex.controller !== null) {
+      try {
+        ex.controller.error(error);
+      } catch {
+        // Already closed or errored.
+      }
+      ex.controller = null;
+    }
+    this.#conn.destroy();
+  }
+
+  /** Stops reading the body for the consumer: the rest is dropped, the exchange may still finish cleanly. */
+  #discard(ex: Exchange, reason: Error): void {
+    ex.discarding = true;
+    if (ex.controller !== null) {
+      try {
+        ex.controller.error(reason);
+      } catch {
+        // Already closed.
+      }
+      ex.controller = null;
+    }
+    this.#setPaused(false);
+  }
+
+  #stopSending(ex: Exchange, reason?: unknown): void {
+    if (ex.sendDone || ex.stopSending) return;
+    ex.stopSending = true;
+    ex.reader?.cancel(reason).catch(() => {});
+    this.#wake();
+  }
+
+  #setPaused(paused: boolean): void {
+    if (this.#paused === paused) return;
+    this.#paused = paused;
+    if (paused) this.#conn.pause();
+    else this.#conn.resume();
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  #drained(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The request side of a client connection: the head with its framing fields,
+ * and the Keep-Alive hint of a response.
+ *
+ * @module
+ */
+
+import { encodeRequestHead } from "../http1/mod.ts";
+
+/** A request body: bytes sent with `Content-Length`, or a stream (chunked unless a length is given). */
+export type RequestBody = Uint8Array | ReadableStream<Uint8Array> | null;
+
+/** How the body goes on the wire, as {@linkcode requestHead} settled it. */
+export interface RequestFraming {
+  /** The head's bytes. */
+  head: Uint8Array;
+  /** Bytes the stream body must give, or `null` for a chunked (or absent / fixed) body. */
+  length: number | null;
+  /** The stream is sent with the chunked coding. */
+  chunked: boolean;
+  /** The request said `Connection: close`. */
+  close: boolean;
+}
+
+/** Methods whose requests carry `content-length: 0` when they have no body, as browsers do. */
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+
+/**
+ * Builds the request head with the framing fields the body needs.
+ *
+ * @param method The method.
+ * @param target The request-target.
+ * @param headers The caller's fields (Host included); `Transfer-Encoding` is refused, a `Content-Length` must agree.
+ * @param body The body.
+ * @param contentLength A stream body's declared length, or `null`.
+ * @returns The head and the framing decisions.
+ * @throws {TypeError} on conflicting framing.
+ */
+export function requestHead(
+  method: string,
+  target: string,
+  headers: ReadonlyArray<readonly [string, string]>,
+  body: RequestBody,
+  contentLength: number | null,
+): RequestFraming {
+  let declared: number | null = null;
+  let close = false;
+  for (const [name, value] of headers) {
+    const lower = name.toLowerCase();
+    if (lower === "transfer-encoding") {
+      throw new TypeError(
+        "Cannot send request: Transfer-Encoding is chosen by the connection from the body",
+      );
+    } else if (lower === "content-length") {
+      const n = /^\d{1,15}$/.test(value.trim()) ? Number(value.trim()) : NaN;
+      if (Number.isNaN(n) || (declared !== null && declared !== n)) {
+        throw new TypeError(`Cannot send request: invalid Content-Length "${value}"`);
+      }
+      declared = n;
+    } else if (lower === "connection") {
+      if (/(^|,)\s*close\s*(,|$)/i.test(value)) close = true;
+    }
+  }
+  if (contentLength !== null && (!Number.isSafeInteger(contentLength) || contentLength < 0)) {
+    throw new RangeError(
+      `Cannot send request: contentLength ${contentLength} is not a non-negative integer`,
+    );
+  }
+  if (declared !== null && contentLength !== null && declared !== contentLength) {
+    throw new TypeError(
+      `Cannot send request: Content-Length "${declared}" disagrees with contentLength ${contentLength}`,
+    );
+  }
+  const fields: Array<readonly [string, string]> = [...headers];
+  let length: number | null = null;
+  let chunked = false;
+  if (body instanceof Uint8Array) {
+    const n = declared ?? contentLength;
+    if (n !== null && n !== body.length) {
+      throw new TypeError(
+        `Cannot send request: Content-Length ${n} for a body of ${body.length} bytes`,
+      );
+    }
+    if (declared === null) fields.push(["content-length", String(body.length)]);
+  } else if (body !== null) {
+    length = declared ?? contentLength;
+    if (length === null) {
+      chunked = true;
+      fields.push(["transfer-encoding", "chunked"]);
+    } else if (declared === null) {
+      fields.push(["content-length", String(length)]);
+    }
+  } else if (declared !== null && declared !== 0) {
+    throw new TypeError(`Cannot send request: Content-Length ${declared} without a body`);
+  } else if (declared === null && BODY_METHODS.has(method)) {
+    fields.push(["content-length", "0"]);
+  }
+  return { head: encodeRequestHead(method, target, fields), length, chunked, close };
+}
+
+/**
+ * The `timeout` of a `Keep-Alive` response field, in milliseconds.
+ *
+ * @param value The field value, e.g. `"timeout=5, max=100"`.
+ * @returns The timeout in ms, or `null` when absent or malformed.
+ */
+export function keepAliveTimeout(value: string | null): number | null {
+  if (value === null) return null;
+  const match = /(?:^|[,;\s])timeout\s*=\s*"?(\d{1,9})"?/i.exec(value);
+  return match === null ? null : Number(match[1]) * 1000;
+}

@@ -1,0 +1,132 @@
+/**
+ * The connector's helpers that need no pool state: the key of a URL, how a
+ * transport's `ConnectError` maps onto the client's errors, and which
+ * requests may be sent again after a stale keep-alive connection failed.
+ *
+ * @module
+ */
+
+import { ConnectError, type ConnectTlsOptions } from "../adapters/connect.ts";
+import { ConnectionClosedError } from "./_connection_errors.ts";
+import type { RequestBody } from "./_connection_request.ts";
+import { ClientConnectionError, ClientTlsError, InvalidUrlError } from "./errors.ts";
+
+/**
+ * TLS settings of a connector's `https:` connections. Verification is on
+ * unless `insecure` is set.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectorTlsOptions } from "./pool.ts";
+ *
+ * const tls: ConnectorTlsOptions = { ca: "-----BEGIN CERTIFICATE-----…" };
+ * ```
+ */
+export interface ConnectorTlsOptions {
+  /** Certificate authorities (PEM) trusted in addition to the runtime's. */
+  ca?: string | string[];
+  /** Client certificate chain (PEM), with `key`. */
+  cert?: string;
+  /** Private key (PEM) of the client certificate. */
+  key?: string;
+  /** Skip verifying the server's certificate. For tests and trusted networks only. */
+  insecure?: boolean;
+}
+
+/** Where a URL connects to: host name (no brackets), port, TLS or not. */
+export interface Target {
+  hostname: string;
+  port: number;
+  secure: boolean;
+}
+
+/**
+ * The host, port and scheme of a URL.
+ *
+ * @throws {InvalidUrlError} when the scheme is not `http:` or `https:`.
+ */
+export function targetOf(url: URL): Target {
+  const secure = url.protocol === "https:";
+  if (!secure && url.protocol !== "http:") {
+    throw new InvalidUrlError(
+      url.href,
+      `Cannot request "${url.href}": unsupported scheme ${url.protocol}`,
+    );
+  }
+  const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+  const port = url.port === "" ? (secure ? 443 : 80) : Number(url.port);
+  return { hostname, port, secure };
+}
+
+/** Interned TLS settings: equal settings share an id, so a key never mixes two trust setups. */
+const tlsIds = new Map<string, number>();
+
+/** A short exact id of TLS settings (`""` when none). */
+export function tlsFingerprint(tls: ConnectorTlsOptions | undefined): string {
+  if (tls === undefined) return "";
+  const text = JSON.stringify([tls.ca ?? null, tls.cert ?? null, tls.key ?? null, !!tls.insecure]);
+  let id = tlsIds.get(text);
+  if (id === undefined) {
+    id = tlsIds.size + 1;
+    tlsIds.set(text, id);
+  }
+  return `t${id}`;
+}
+
+/** The transport's TLS options of a connector's settings. */
+export function connectTls(tls: ConnectorTlsOptions | undefined): ConnectTlsOptions {
+  return {
+    ca: tls?.ca,
+    cert: tls?.cert,
+    key: tls?.key,
+    insecure: tls?.insecure,
+    alpnProtocols: ["http/1.1"],
+  };
+}
+
+/**
+ * Maps a connect failure onto the client's errors: `signal.reason` when the
+ * signal aborted it, {@linkcode ClientTlsError} for TLS,
+ * {@linkcode ClientConnectionError} (refused, reset, DNS) otherwise, with the
+ * `ConnectError` as `cause`. Other errors (e.g. `TypeError`) pass through.
+ */
+export function mapConnectError(
+  error: unknown,
+  target: Target,
+  signal: AbortSignal | undefined,
+): unknown {
+  if (signal?.aborted) return signal.reason;
+  if (!(error instanceof ConnectError)) return error;
+  const details = { host: target.hostname, port: target.port, cause: error };
+  switch (error.code) {
+    case "SLUICE_ERR_CONNECT_TLS":
+      return new ClientTlsError(error.message, details);
+    case "SLUICE_ERR_CONNECT_REFUSED":
+      return new ClientConnectionError(
+        "SLUICE_ERR_CLIENT_CONNECTION_REFUSED",
+        error.message,
+        details,
+      );
+    case "SLUICE_ERR_CONNECT_DNS":
+      return new ClientConnectionError("SLUICE_ERR_CLIENT_DNS", error.message, details);
+    default:
+      return new ClientConnectionError(
+        "SLUICE_ERR_CLIENT_CONNECTION_RESET",
+        error.message,
+        details,
+      );
+  }
+}
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+
+/**
+ * Whether a request that failed on a reused connection may be sent again on
+ * a fresh one: the connection ended before any byte of the response, the
+ * method is idempotent and the body can be sent twice.
+ */
+export function mayRetry(error: unknown, method: string, body: RequestBody | undefined): boolean {
+  return error instanceof ConnectionClosedError && error.beforeAnyByte &&
+    IDEMPOTENT.has(method.toUpperCase()) &&
+    (body === undefined || body === null || body instanceof Uint8Array);
+}

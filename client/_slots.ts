@@ -18,7 +18,7 @@
  * @module
  */
 
-import { SluiceError } from "../util/errors.ts";
+import { ClientError } from "./errors.ts";
 
 /** Options of {@linkcode ConnectionSlots}. */
 export interface ConnectionSlotsOptions {
@@ -276,13 +276,13 @@ export class ConnectionSlots {
    * stay valid; releasing them only updates the counts. Idempotent: the first
    * reason wins.
    *
-   * @param reason The rejection of the waiters (default: a `SluiceError` with
+   * @param reason The rejection of the waiters (default: a `ClientError` with
    *   code `SLUICE_ERR_CLIENT_POOL_CLOSED`).
    */
   close(reason?: unknown): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#closeReason = reason ?? new SluiceError(
+    this.#closeReason = reason ?? new ClientError(
       "SLUICE_ERR_CLIENT_POOL_CLOSED",
       "Cannot acquire a connection: the pool is closed",
     );

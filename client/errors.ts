@@ -20,6 +20,7 @@ export type ClientErrorCode =
   | ClientPayloadErrorCode
   | "SLUICE_ERR_CLIENT_TOO_MANY_REDIRECTS"
   | "SLUICE_ERR_CLIENT_RESPONSE_STATUS"
+  | "SLUICE_ERR_CLIENT_POOL_CLOSED"
   | TimeoutErrorCode;
 
 /**

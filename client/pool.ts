@@ -20,7 +20,7 @@ import {
   targetOf,
   tlsFingerprint,
 } from "./_pool_connect.ts";
-import { SluiceError } from "../util/errors.ts";
+import { ClientError } from "./errors.ts";
 
 import type { ConnectorOptions, ConnectorStats, PoolRequest, PoolResponse } from "./_pool_types.ts";
 
@@ -379,8 +379,8 @@ export class Connector {
   }
 }
 
-function poolClosed(): SluiceError {
-  return new SluiceError(
+function poolClosed(): ClientError {
+  return new ClientError(
     "SLUICE_ERR_CLIENT_POOL_CLOSED",
     "Cannot acquire a connection: the pool is closed",
   );

@@ -1,0 +1,394 @@
+/**
+ * {@linkcode ClientResponse}: the response the client hands out. It has the
+ * read side of the standard `Response` (so code written for `fetch` works
+ * with it), plus the redirect `history`, parsed `cookies`,
+ * `raiseForStatus()` and `release()`.
+ *
+ * @module
+ */
+
+import type { ClientConnection, ConnectionResponse } from "./_connection.ts";
+import { parseSetCookie } from "./_cookie_parse.ts";
+import { type LeakState, pending, watch } from "./_response_leak.ts";
+import { ResponseStatusError } from "./errors.ts";
+
+/**
+ * What a {@linkcode ClientResponse} is made from: a response head from the
+ * pool, its connection, and the request it answers.
+ *
+ * @example
+ * ```ts
+ * import type { ClientResponseInit } from "./response.ts";
+ *
+ * const method = (init: ClientResponseInit): string => init.method;
+ * ```
+ */
+export interface ClientResponseInit {
+  /** The status, fields and body stream. */
+  response: ConnectionResponse;
+  /** The connection it came on (`null` for a response not tied to one). */
+  connection: ClientConnection | null;
+  /** The request method. */
+  method: string;
+  /** The final request URL. */
+  url: string | URL;
+  /** The earlier responses of the redirect chain, oldest first. */
+  history?: readonly ClientResponse[];
+  /** Whether redirects were followed (default: `history` is not empty). */
+  redirected?: boolean;
+}
+
+/**
+ * A response of the HTTP client. It is `Response`-compatible by shape
+ * (`status`, `statusText`, `ok`, `headers`, `url`, `redirected`, `type`,
+ * `body`, `bodyUsed`, `json()`, `text()`, `arrayBuffer()`, `bytes()`,
+ * `blob()`, `formData()`, `clone()`) and can be passed where a `Response` is
+ * expected, but `instanceof Response` is `false`.
+ *
+ * Reading the body to the end, or cancelling it, returns the connection to
+ * the pool. `release()` (or `await using`) gives up an unread body: up to
+ * 64 KiB more are read and dropped to keep the connection, else it is
+ * closed. A response dropped with its body unread is found by the garbage
+ * collector: its connection is closed and a warning
+ * (`SLUICE_WARN_CLIENT_UNREAD_RESPONSE`) names the request.
+ *
+ * @example Read JSON, fail on error statuses
+ * ```ts ignore
+ * import { ClientResponse, Connector } from "@sluice/http/client";
+ *
+ * const connector = new Connector();
+ * const url = new URL("http://127.0.0.1:8080/api");
+ * const result = await connector.request(url, { method: "GET", headers: [] });
+ * await using res = new ClientResponse({ ...result, method: "GET", url });
+ * const data = await res.raiseForStatus().json();
+ * ```
+ */
+export class ClientResponse {
+  readonly #head: ConnectionResponse;
+  readonly #url: string;
+  readonly #method: string;
+  readonly #history: readonly ClientResponse[];
+  readonly #redirected: boolean;
+  #leak: LeakState;
+  #raw: ReadableStream<Uint8Array> | null;
+  #exposed: ReadableStream<Uint8Array<ArrayBuffer>> | null = null;
+  #inner: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  #disturbed = false;
+  #cookies: Map<string, string> | null = null;
+  #released: Promise<void> | null = null;
+
+  /**
+   * Wraps a response head from the pool. Internal to the client: sessions
+   * create these.
+   *
+   * @param init The response head, connection, request and redirect chain.
+   */
+  constructor(init: ClientResponseInit) {
+    this.#head = init.response;
+    this.#raw = init.response.body;
+    this.#url = String(init.url);
+    this.#method = init.method;
+    this.#history = Object.freeze([...(init.history ?? [])]);
+    this.#redirected = init.redirected ?? this.#history.length > 0;
+    const connection = init.connection;
+    this.#leak = {
+      connection,
+      requests: connection?.requests ?? 0,
+      method: init.method,
+      url: this.#url,
+      live: 0,
+      released: false,
+    };
+    if (this.#raw !== null) watch(this, this.#leak);
+  }
+
+  /** The status code. */
+  get status(): number {
+    return this.#head.status;
+  }
+
+  /** The reason phrase as sent. */
+  get statusText(): string {
+    return this.#head.statusText;
+  }
+
+  /** Whether the status is 2xx. */
+  get ok(): boolean {
+    return this.#head.status >= 200 && this.#head.status < 300;
+  }
+
+  /** The response header fields. */
+  get headers(): Headers {
+    return this.#head.headers;
+  }
+
+  /** The final URL (after redirects). */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** Whether redirects were followed to get here. */
+  get redirected(): boolean {
+    return this.#redirected;
+  }
+
+  /** Always `"basic"`. */
+  get type(): ResponseType {
+    return "basic";
+  }
+
+  /** The request method. */
+  get method(): string {
+    return this.#method;
+  }
+
+  /** `"1.1"` or `"1.0"`. */
+  get httpVersion(): "1.0" | "1.1" {
+    return this.#head.httpVersion;
+  }
+
+  /** The earlier responses of the redirect chain, oldest first (frozen). */
+  get history(): readonly ClientResponse[] {
+    return this.#history;
+  }
+
+  /**
+   * The body stream, or `null` when the response has none (HEAD, 204, 304).
+   * Reading it to the end returns the connection to the pool.
+   */
+  get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
+    const raw = this.#raw;
+    if (raw === null) return null;
+    if (this.#exposed === null) {
+      // A pass-through that marks the body used on the first read, as `Response` does.
+      this.#exposed = new ReadableStream<Uint8Array<ArrayBuffer>>({
+        pull: async (controller) => {
+          this.#disturbed = true;
+          this.#inner ??= raw.getReader();
+          const { done, value } = await this.#inner.read();
+          if (done) controller.close();
+          else controller.enqueue(value as Uint8Array<ArrayBuffer>);
+        },
+        cancel: (reason) => {
+          this.#disturbed = true;
+          return this.#inner !== null ? this.#inner.cancel(reason) : raw.cancel(reason);
+        },
+      }, { highWaterMark: 0 });
+    }
+    return this.#exposed;
+  }
+
+  /** Whether the body was read (or cancelled). */
+  get bodyUsed(): boolean {
+    return this.#disturbed;
+  }
+
+  /**
+   * The cookies the response sets, name → value, from its `Set-Cookie`
+   * fields (malformed ones skipped; the last of a name wins).
+   */
+  get cookies(): Map<string, string> {
+    if (this.#cookies === null) {
+      const cookies = new Map<string, string>();
+      for (const field of this.#head.headers.getSetCookie()) {
+        const cookie = parseSetCookie(field);
+        if (cookie !== null) cookies.set(cookie.name, cookie.value);
+      }
+      this.#cookies = cookies;
+    }
+    return this.#cookies;
+  }
+
+  /**
+   * Throws for a 4xx or 5xx status.
+   *
+   * @returns This response, for chaining.
+   * @throws {ResponseStatusError} with this response attached, body unread.
+   */
+  raiseForStatus(): ClientResponse {
+    if (this.#head.status >= 400) {
+      throw new ResponseStatusError(this as unknown as Response, {
+        method: this.#method,
+        url: this.#url,
+      });
+    }
+    return this;
+  }
+
+  /**
+   * Reads the whole body.
+   *
+   * @returns The body bytes.
+   * @throws {TypeError} when the body was already used or released.
+   */
+  async bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    const reader = this.#take();
+    if (reader === null) return new Uint8Array(0);
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+    if (chunks.length === 1 && chunks[0].byteOffset === 0 && chunks[0].buffer.byteLength === size) {
+      return chunks[0] as Uint8Array<ArrayBuffer>;
+    }
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const chunk of chunks) {
+      out.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    return out;
+  }
+
+  /**
+   * Reads the whole body.
+   *
+   * @returns The body as an `ArrayBuffer`.
+   * @throws {TypeError} when the body was already used or released.
+   */
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    return (await this.bytes()).buffer;
+  }
+
+  /**
+   * Reads the whole body as UTF-8 text (a BOM is dropped).
+   *
+   * @returns The text.
+   * @throws {TypeError} when the body was already used or released.
+   */
+  async text(): Promise<string> {
+    return new TextDecoder().decode(await this.bytes());
+  }
+
+  /**
+   * Reads the whole body as JSON.
+   *
+   * @returns The parsed value.
+   * @throws {SyntaxError} when the body is not JSON.
+   * @throws {TypeError} when the body was already used or released.
+   */
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text());
+  }
+
+  /**
+   * Reads the whole body into a `Blob` typed by `Content-Type`.
+   *
+   * @returns The blob.
+   * @throws {TypeError} when the body was already used or released.
+   */
+  async blob(): Promise<Blob> {
+    return new Blob([await this.bytes()], { type: this.#head.headers.get("content-type") ?? "" });
+  }
+
+  /**
+   * The body as a stream of UTF-8 text (Deno's `Response.textStream()`).
+   *
+   * @returns The decoded stream (empty when there is no body).
+   * @throws {TypeError} when the body was already used or released.
+   */
+  textStream(): ReadableStream<string> {
+    this.#check();
+    const body = this.body;
+    if (body === null) return new ReadableStream<string>({ start: (c) => c.close() });
+    if (body.locked) throw new TypeError("Cannot read response body: body is locked");
+    return body.pipeThrough(new TextDecoderStream());
+  }
+
+  /**
+   * Reads the whole body as form data (`multipart/form-data` or
+   * `application/x-www-form-urlencoded`, by `Content-Type`).
+   *
+   * @returns The form data.
+   * @throws {TypeError} when the body is not form data, or was already used or released.
+   */
+  async formData(): Promise<FormData> {
+    const type = this.#head.headers.get("content-type");
+    const bytes = await this.bytes();
+    return await new Response(bytes, type === null ? {} : { headers: { "content-type": type } })
+      .formData();
+  }
+
+  /**
+   * A copy whose body can be read independently (the stream is teed: what
+   * one side has not read yet is buffered in memory).
+   *
+   * @returns The copy.
+   * @throws {TypeError} when the body was already used or released.
+   */
+  clone(): ClientResponse {
+    if (this.#disturbed || this.#released !== null) {
+      throw new TypeError("Cannot clone response: body already used");
+    }
+    const source = this.#exposed ?? this.#raw;
+    if (source?.locked) throw new TypeError("Cannot clone response: body is locked");
+    const copy = new ClientResponse({
+      response: { ...this.#head, headers: new Headers(this.#head.headers), body: null },
+      connection: null,
+      method: this.#method,
+      url: this.#url,
+      history: this.#history,
+      redirected: this.#redirected,
+    });
+    if (source !== null) {
+      const [mine, theirs] = source.tee();
+      this.#raw = mine;
+      this.#exposed = null;
+      this.#inner = null;
+      copy.#raw = theirs;
+      copy.#leak = this.#leak;
+      watch(copy, this.#leak);
+    }
+    return copy;
+  }
+
+  /**
+   * Gives up the body: up to 64 KiB more are read and dropped to keep the
+   * connection for the pool, else the connection is closed. Idempotent;
+   * reading the body afterwards fails.
+   *
+   * @returns Resolves once the connection is draining, or closed.
+   */
+  release(): Promise<void> {
+    if (this.#released !== null) return this.#released;
+    const leak = this.#leak;
+    const connection = leak.connection;
+    const inFlight = pending(leak);
+    leak.released = true;
+    if (inFlight) connection!.release();
+    const raw = this.#raw;
+    if (raw !== null && !raw.locked) raw.cancel().catch(() => {});
+    // Closing (the remainder was too big): wait for the socket to be gone.
+    const closing = inFlight && !connection!.isClosed && !connection!.busy &&
+      !connection!.reusable;
+    this.#released = closing ? connection!.closed : Promise.resolve();
+    return this.#released;
+  }
+
+  /**
+   * Same as {@linkcode ClientResponse.release}, for `await using`.
+   *
+   * @returns Resolves once released.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
+  }
+
+  /** A reader of the whole body, or `null` when there is none; marks the body used. */
+  #take(): ReadableStreamDefaultReader<Uint8Array> | null {
+    this.#check();
+    const source = this.#exposed ?? this.#raw;
+    if (source?.locked) throw new TypeError("Cannot read response body: body is locked");
+    this.#disturbed = true;
+    return source === null ? null : source.getReader();
+  }
+
+  #check(): void {
+    if (this.#released !== null) throw new TypeError("Cannot read response body: released");
+    if (this.#disturbed) throw new TypeError("Cannot read response body: already used");
+  }
+}

@@ -11,6 +11,7 @@ import type { ClientConnection, ConnectionResponse } from "./_connection.ts";
 import { parseSetCookie } from "./_cookie_parse.ts";
 import { type LeakState, pending, watch } from "./_response_leak.ts";
 import { ResponseStatusError } from "./errors.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 /**
  * What a {@linkcode ClientResponse} is made from: a response head from the
@@ -235,13 +236,8 @@ export class ClientResponse {
     if (chunks.length === 1 && chunks[0].byteOffset === 0 && chunks[0].buffer.byteLength === size) {
       return chunks[0] as Uint8Array<ArrayBuffer>;
     }
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const chunk of chunks) {
-      out.set(chunk, at);
-      at += chunk.byteLength;
-    }
-    return out;
+    if (chunks.length === 1) return chunks[0].slice() as Uint8Array<ArrayBuffer>; // a view of a larger buffer
+    return concatBytes(chunks, size) as Uint8Array<ArrayBuffer>;
   }
 
   /**

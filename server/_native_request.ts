@@ -13,6 +13,7 @@ import type { Address } from "../adapters/transport.ts";
 import { bodyError, limitBody } from "./_native_checks.ts";
 import { type ForwardedView, resolveForwarded } from "./forwarded.ts";
 import type { IncomingRequest, ServeInfo, TlsInfo, TrustProxyOptions } from "./types.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 /** What a request needs from its server. */
 export interface NativeSite<N> {
@@ -55,14 +56,7 @@ async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> 
     chunks.push(value);
     size += value.byteLength;
   }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
+  return concatBytes(chunks, size);
 }
 
 /** One request served by `Deno.serve` or `Bun.serve`. */

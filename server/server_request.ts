@@ -16,6 +16,7 @@ import { AppState } from "./app_key.ts";
 import { PlatformIncoming } from "./_platform_request.ts";
 import { parseCookieHeader } from "./cookies.ts";
 import type { IncomingRequest, ServeInfo } from "./types.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 const decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
@@ -303,14 +304,7 @@ export class ServerRequest<A = unknown, P extends Record<string, string> = Recor
     } finally {
       reader.releaseLock();
     }
-    if (chunks.length === 1) return chunks[0];
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const chunk of chunks) {
-      out.set(chunk, at);
-      at += chunk.length;
-    }
-    return out;
+    return concatBytes(chunks, total);
   }
 
   /** The body as an `ArrayBuffer` (bounded like {@linkcode ServerRequest.bytes}). */

@@ -9,6 +9,7 @@
  */
 
 import { BodyError } from "../errors.ts";
+import { concatBytes } from "../../util/bytes.ts";
 
 /** What the body needs from its connection. */
 export interface BodyOwner {
@@ -187,15 +188,8 @@ export class BodySource {
       chunks.push(chunk);
       total += chunk.length;
     }
-    if (chunks.length === 1) return chunks[0];
     if (chunks.length === 0) return EMPTY;
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const chunk of chunks) {
-      out.set(chunk, at);
-      at += chunk.length;
-    }
-    return out;
+    return concatBytes(chunks, total);
   }
 
   /** The body as a stream (made once). */

@@ -1,7 +1,8 @@
 /**
  * Opening client connections with `Bun.connect` (TCP, TLS, Unix), wrapped in
  * the same {@linkcode BunConn} as accepted ones. `localAddress`, which
- * `Bun.connect` does not take, goes through Bun's `node:net` instead.
+ * `Bun.connect` does not take, goes through Bun's `node:net` instead, and
+ * so do proxy tunnels (`tunnel`, see `connect.ts`).
  *
  * Bun closes a connection whose certificate fails verification without
  * saying why, so the dialer asks Bun not to reject and checks the outcome of
@@ -49,7 +50,10 @@ export function bunDial(options: ConnectOptions, progress: DialProgress): Promis
       ),
     );
   }
-  if (options.localAddress !== undefined) return nodeDial(options, progress);
+  // Proxy tunnels run on node:net/node:tls, the same on every runtime.
+  if (options.localAddress !== undefined || options.tunnel !== undefined) {
+    return nodeDial(options, progress);
+  }
   const { tls, signal, unix } = options;
   const insecure = tls?.insecure === true;
   return new Promise<Conn>((resolve, reject) => {

@@ -8,7 +8,7 @@
  * ({@linkcode nodeDial}): `tls.insecure` (Deno verifies always, unless the
  * whole process runs with `--unsafely-ignore-certificate-errors`),
  * `localAddress`, TLS over a Unix socket, a client certificate with a
- * `servername`, and TLS with a `signal`: `close()` of a `Deno.TlsConn`
+ * `servername`, a proxy tunnel (`tunnel`), and TLS with a `signal`: `close()` of a `Deno.TlsConn`
  * waits for its handshake to finish (Deno finishes the handshake before
  * shutting down), so a handshake aborted against a silent server would keep
  * its socket open until the server gives up.
@@ -24,7 +24,8 @@ import type { ConnectOptions } from "./connect.ts";
 /** Whether Deno's own sockets can honour `options`. */
 function denoCan(options: ConnectOptions): boolean {
   const { tls } = options;
-  if (options.localAddress !== undefined) return false;
+  // Tunnels run on node:net/node:tls: Deno.startTls cannot skip verification.
+  if (options.localAddress !== undefined || options.tunnel !== undefined) return false;
   if (tls === undefined) return true;
   if (tls.insecure === true || options.unix !== undefined) return false;
   // Deno's close() of a TlsConn waits for the handshake to finish, so an

@@ -11,6 +11,13 @@
  *   goes through its `node:tls`.
  * - Bun: `Bun.connect` (TCP, TLS, Unix); `localAddress` goes through its
  *   `node:net`.
+ * - Proxy tunnels (`tunnel`): the adapter itself dials the proxy, sends
+ *   `CONNECT`, reads the proxy's response head and no byte further, then
+ *   starts TLS to the target over the tunnel, and resolves one `Conn` as a
+ *   direct connect does. This runs on `node:net`/`node:tls` on every runtime
+ *   (Deno's and Bun's Node compatibility): `Deno.startTls` cannot skip
+ *   verification (`insecure`) nor be aborted cleanly, and one path for all
+ *   three behaves the same.
  *
  * Failures reject with a {@linkcode ConnectError} whose `code` says what went
  * wrong; an `AbortSignal` stops a connect in progress and closes any socket
@@ -21,7 +28,20 @@
 
 import { SluiceError } from "../util/errors.ts";
 import type { Conn } from "./transport.ts";
-import { type Dial, type DialProgress, nodeDial } from "./_connect_node.ts";
+import {
+  authorityOf,
+  type Dial,
+  type DialProgress,
+  DNS,
+  messageOf,
+  nodeDial,
+  ProxyAnswerError,
+  REFUSED,
+  RESET,
+  syscallCodeOf,
+  TLS_MESSAGE,
+  validate,
+} from "./_connect_node.ts";
 import { denoDial } from "./_connect_deno.ts";
 import { bunDial } from "./_connect_bun.ts";
 
@@ -55,8 +75,36 @@ export interface ConnectTlsOptions {
 }
 
 /**
+ * A `CONNECT` tunnel through an HTTP proxy: the connection goes to the proxy,
+ * which is asked to connect to `hostname:port` of the {@linkcode ConnectOptions}.
+ *
+ * @example Through a proxy that wants credentials
+ * ```ts
+ * import type { ConnectTunnelOptions } from "@sluice/http/adapters/connect";
+ *
+ * const tunnel: ConnectTunnelOptions = {
+ *   proxyHostname: "proxy.test",
+ *   proxyPort: 3128,
+ *   headers: [["proxy-authorization", "Basic dXNlcjpwYXNz"]],
+ * };
+ * ```
+ */
+export interface ConnectTunnelOptions {
+  /** Host name or IP address of the proxy. */
+  proxyHostname: string;
+  /** TCP port of the proxy. */
+  proxyPort: number;
+  /** Speak TLS to the proxy itself (an `https:` proxy URL), with these settings. */
+  proxyTls?: ConnectTlsOptions;
+  /** Extra header fields of the `CONNECT` request, e.g. `Proxy-Authorization`. */
+  headers?: ReadonlyArray<readonly [string, string]>;
+}
+
+/**
  * Where and how to connect: `hostname` and `port` (TCP), or `unix` (a Unix
- * domain socket path, which then replaces them).
+ * domain socket path, which then replaces them). With `tunnel`, `hostname`
+ * and `port` are the target asked of the proxy and `tls` the TLS to the
+ * target inside the tunnel.
  *
  * @example
  * ```ts
@@ -76,6 +124,8 @@ export interface ConnectOptions {
   unix?: string;
   /** Local IP address to connect from. */
   localAddress?: string;
+  /** Go through this HTTP proxy with a `CONNECT` tunnel (not with `unix`). */
+  tunnel?: ConnectTunnelOptions;
   /** Aborts the connect in progress; a socket that arrives afterwards is closed. */
   signal?: AbortSignal;
 }
@@ -111,6 +161,7 @@ export type ConnectErrorCode =
   | "SLUICE_ERR_CONNECT_RESET"
   | "SLUICE_ERR_CONNECT_TLS"
   | "SLUICE_ERR_CONNECT_DNS"
+  | "SLUICE_ERR_CONNECT_PROXY"
   | "SLUICE_ERR_CONNECT_ABORTED";
 
 /**
@@ -120,8 +171,10 @@ export type ConnectErrorCode =
  * or anything else the OS reported: see `syscallCode`),
  * `SLUICE_ERR_CONNECT_TLS` (certificate or handshake failure),
  * `SLUICE_ERR_CONNECT_DNS` (the name does not resolve),
- * `SLUICE_ERR_CONNECT_ABORTED` (the signal fired). The runtime's error is the
- * `cause`.
+ * `SLUICE_ERR_CONNECT_PROXY` (the proxy refused the `CONNECT` tunnel: its
+ * status is in `status`, e.g. 407 or 502, or `null` when it did not answer
+ * with HTTP), `SLUICE_ERR_CONNECT_ABORTED` (the signal fired). The runtime's
+ * error is the `cause`.
  *
  * @example Tell a refused connection from other failures
  * ```ts
@@ -144,73 +197,46 @@ export class ConnectError extends SluiceError {
   readonly address: string;
   /** The OS error code (`"ECONNREFUSED"`, `"ENOTFOUND"`, …), or `null` when none applies. */
   readonly syscallCode: string | null;
+  /** The proxy's status code for `SLUICE_ERR_CONNECT_PROXY`, else `null`. */
+  readonly status: number | null;
 
   /**
    * Creates a connect error.
    *
    * @param code One of the stable connect error codes.
    * @param message "Cannot connect to <address>: reason".
-   * @param details The address as text, the OS code and the underlying error.
+   * @param details The address as text, the OS code, the proxy's status and the underlying error.
    */
   constructor(
     code: ConnectErrorCode,
     message: string,
-    details: { address: string; syscallCode?: string | null; cause?: unknown },
+    details: {
+      address: string;
+      syscallCode?: string | null;
+      status?: number | null;
+      cause?: unknown;
+    },
   ) {
     super(code, message, details.cause === undefined ? undefined : { cause: details.cause });
     this.code = code;
     this.address = details.address;
     this.syscallCode = details.syscallCode ?? null;
+    this.status = details.status ?? null;
   }
 }
 
 /** The address of `options` as text, for messages. */
 function describeTarget(options: ConnectOptions): string {
   if (options.unix !== undefined) return `unix:${options.unix}`;
-  const host = options.hostname.includes(":") ? `[${options.hostname}]` : options.hostname;
-  return `${host}:${options.port}`;
+  return authorityOf(options.hostname, options.port);
 }
 
-function validate(options: ConnectOptions): void {
-  if (options.unix !== undefined) {
-    if (typeof options.unix !== "string" || options.unix === "") {
-      throw new TypeError("Cannot connect: unix must be a non-empty socket path");
-    }
-    return;
-  }
-  if (typeof options.hostname !== "string" || options.hostname === "") {
-    throw new TypeError("Cannot connect: hostname must be a non-empty string");
-  }
-  const { port } = options;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new RangeError(`Cannot connect to ${options.hostname}: port ${port} is not 1 to 65535`);
-  }
-}
-
-const REFUSED = new Set(["ECONNREFUSED", "ConnectionRefused"]);
-const RESET = new Set([
-  "ECONNRESET",
-  "EPIPE",
-  "ECONNABORTED",
-  "ConnectionReset",
-  "ConnectionAborted",
-  "BrokenPipe",
-  "UnexpectedEof",
-]);
-const DNS = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_NONAME", "EAI_FAIL", "EAI_NODATA"]);
-const TLS_MESSAGE = /certificate|handshake|tls|ssl|self[- ]signed|alert|alpn|verify/i;
-
-/** The code of a runtime error: `code` (Node, Bun) or the Deno error class name. */
-function syscallCodeOf(error: unknown): string | null {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === "string" && code !== "") return code;
-  const name = (error as { name?: unknown } | null)?.name;
-  if (typeof name === "string" && name !== "Error" && name !== "TypeError") return name;
-  return null;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** The address of `options` for messages: with the proxy of a tunnel. */
+function describeRoute(options: ConnectOptions): string {
+  const { tunnel } = options;
+  const target = describeTarget(options);
+  if (tunnel === undefined) return target;
+  return `${target} through the proxy ${authorityOf(tunnel.proxyHostname, tunnel.proxyPort)}`;
 }
 
 /** Sorts a runtime's connect failure into a {@linkcode ConnectError}. */
@@ -221,6 +247,18 @@ function toConnectError(
 ): ConnectError {
   if (error instanceof ConnectError) return error;
   const address = describeTarget(options);
+  const route = describeRoute(options);
+  if (error instanceof ProxyAnswerError) {
+    return new ConnectError(
+      "SLUICE_ERR_CONNECT_PROXY",
+      `Cannot connect to ${route}: ${error.message}`,
+      {
+        address,
+        status: error.status,
+        cause: error,
+      },
+    );
+  }
   const syscallCode = syscallCodeOf(error);
   const message = messageOf(error);
   const details = { address, syscallCode, cause: error };
@@ -230,34 +268,33 @@ function toConnectError(
   const dns = syscallCode !== null && DNS.has(syscallCode) ||
     /failed to lookup address|getaddrinfo/i.test(message);
   if (dns && progress.phase === "tcp") {
+    const name = options.tunnel?.proxyHostname ?? options.hostname;
     return new ConnectError(
       "SLUICE_ERR_CONNECT_DNS",
-      `Cannot connect to ${address}: the name ${options.hostname} was not found (${reason})`,
+      `Cannot connect to ${route}: the name ${name} was not found (${reason})`,
       details,
     );
   }
   if (syscallCode !== null && REFUSED.has(syscallCode) || /refused/i.test(message)) {
     return new ConnectError(
       "SLUICE_ERR_CONNECT_REFUSED",
-      `Cannot connect to ${address}: connection refused (${reason})`,
+      `Cannot connect to ${route}: connection refused (${reason})`,
       details,
     );
   }
   const isReset = syscallCode !== null && RESET.has(syscallCode) ||
     /reset|socket hang up|closed|disconnected/i.test(message);
   if (progress.phase === "tls" && (!isReset || TLS_MESSAGE.test(message))) {
-    const servername = options.tls?.servername ?? options.hostname;
+    const servername = progress.tlsName ?? options.tls?.servername ?? options.hostname;
     return new ConnectError(
       "SLUICE_ERR_CONNECT_TLS",
-      `Cannot connect to ${address}: TLS with ${servername} failed: ${reason}`,
+      `Cannot connect to ${route}: TLS with ${servername} failed: ${reason}`,
       details,
     );
   }
   return new ConnectError(
     "SLUICE_ERR_CONNECT_RESET",
-    `Cannot connect to ${address}: ${
-      isReset ? "connection reset" : "connection failed"
-    } (${reason})`,
+    `Cannot connect to ${route}: ${isReset ? "connection reset" : "connection failed"} (${reason})`,
     details,
   );
 }
@@ -266,7 +303,7 @@ function abortError(options: ConnectOptions, reason: unknown): ConnectError {
   const address = describeTarget(options);
   return new ConnectError(
     "SLUICE_ERR_CONNECT_ABORTED",
-    `Cannot connect to ${address}: aborted by the signal`,
+    `Cannot connect to ${describeRoute(options)}: aborted by the signal`,
     { address, cause: reason },
   );
 }

@@ -9,7 +9,15 @@
 import type { Conn, ConnEvents } from "../adapters/transport.ts";
 import { type ResponseHead, ResponseParser } from "../http1/mod.ts";
 import { closedBeforeHead, mapParseError, peerOf, truncated } from "./_connection_errors.ts";
-import { pumpBody, type PumpHost, SMALL_CHUNK } from "./_connection_pump.ts";
+import {
+  dropHeld,
+  holdBody,
+  type PumpHost,
+  sendBody,
+  sentBytes,
+  SMALL_CHUNK,
+} from "./_connection_pump.ts";
+import { ExchangeResponse, headersOf, settleTrailers } from "./_connection_response.ts";
 import { keepAliveTimeout, requestHead } from "./_connection_request.ts";
 import type {
   ClientConnectionOptions,
@@ -24,6 +32,8 @@ export type { ClientConnectionOptions, ConnectionRequest, ConnectionResponse };
 const BODY_HIGH_WATER = 64 * 1024;
 /** Most body bytes `release()` reads and drops to keep a connection. */
 const RELEASE_DRAIN_MAX = 64 * 1024;
+/** How long `expect100: true` waits for `100 Continue`, in ms. */
+const CONTINUE_WAIT = 1000;
 
 /**
  * An HTTP/1.1 connection of the client over a transport connection. Internal:
@@ -85,7 +95,7 @@ export class ClientConnection {
     this.#parser = new ResponseParser({
       onHead: (head) => this.#onHead(head),
       onBody: (chunk) => this.#onBody(chunk),
-      onComplete: () => this.#onComplete(),
+      onComplete: (trailers) => this.#onComplete(trailers),
     }, {
       maxHeaderSize: options.maxHeaderSize,
       maxHeaders: options.maxHeaders,
@@ -135,14 +145,21 @@ export class ClientConnection {
     const signal = request.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const body = request.body ?? null;
+    const expect100 = request.expect100;
     let framing;
     try {
+      if (typeof expect100 === "number" && !(expect100 >= 0 && expect100 <= 2_147_483_647)) {
+        throw new RangeError(
+          `Cannot send request: expect100 ${expect100} is not a wait in ms (0 to 2^31-1)`,
+        );
+      }
       framing = requestHead(
         request.method,
         request.target,
         request.headers,
         body,
         request.contentLength ?? null,
+        expect100 !== undefined && expect100 !== false,
       );
     } catch (error) {
       return Promise.reject(error);
@@ -171,6 +188,12 @@ export class ClientConnection {
       requestClose: framing.close,
       reader: null,
       done: false,
+      onChunkSent: request.onChunkSent,
+      held: null,
+      heldBody: null,
+      continueTimer: undefined,
+      trailers: null,
+      onTrailers: null,
     };
     this.#ex = ex;
     this.requests++;
@@ -180,21 +203,21 @@ export class ClientConnection {
       signal.addEventListener("abort", ex.onAbort, { once: true });
     }
     this.#setPaused(false);
-    if (body instanceof Uint8Array) {
-      if (body.length <= SMALL_CHUNK) {
-        const out = new Uint8Array(framing.head.length + body.length);
-        out.set(framing.head);
-        out.set(body, framing.head.length);
-        this.#conn.write(out);
-      } else {
-        this.#conn.write(framing.head);
-        this.#conn.write(body);
-      }
+    if (framing.expect) {
+      this.#conn.write(framing.head);
+      const wait = typeof expect100 === "number" ? expect100 : CONTINUE_WAIT;
+      holdBody(this.#host, ex, body!, framing.length, framing.chunked, wait);
+    } else if (body instanceof Uint8Array && body.length <= SMALL_CHUNK) {
+      const out = new Uint8Array(framing.head.length + body.length);
+      out.set(framing.head);
+      out.set(body, framing.head.length);
+      this.#conn.write(out);
       ex.sendDone = true;
+      sentBytes(this.#host, ex, body.length);
     } else {
       this.#conn.write(framing.head);
       if (body === null) ex.sendDone = true;
-      else void pumpBody(this.#host, ex, body, framing.length, framing.chunked);
+      else sendBody(this.#host, ex, body, framing.length, framing.chunked);
     }
     return promise;
   }
@@ -290,13 +313,11 @@ export class ClientConnection {
     if (ex === null) return;
     if (head.status < 200 && head.status !== 101) {
       ex.interim = true;
+      if (head.status === 100 && ex.held !== null) ex.held();
       return;
     }
     ex.head = head;
-    const headers = new Headers();
-    for (let i = 0; i < head.headers.length; i += 2) {
-      headers.append(head.headers[i], head.headers[i + 1]);
-    }
+    const headers = headersOf(head.headers);
     this.keepAliveHint = keepAliveTimeout(headers.get("keep-alive"));
     if (head.upgrade) this.#dead = true;
     let body: ReadableStream<Uint8Array> | null = null;
@@ -314,14 +335,11 @@ export class ClientConnection {
         },
       }, { highWaterMark: BODY_HIGH_WATER, size: (chunk) => chunk.byteLength });
     }
-    if (!ex.sendDone && (head.status >= 400 || !head.keepAlive)) this.#stopSending(ex);
-    ex.resolve({
-      status: head.status,
-      statusText: head.reason,
-      headers,
-      body,
-      httpVersion: head.versionMinor === 0 ? "1.0" : "1.1",
-    });
+    if (!ex.sendDone && (ex.held !== null || head.status >= 400 || !head.keepAlive)) {
+      // A final answer to a held body: it is never sent, and the server's framing is unknowable.
+      this.#stopSending(ex);
+    }
+    ex.resolve(new ExchangeResponse(ex, head, headers, body));
   }
 
   #onBody(chunk: Uint8Array): void {
@@ -341,7 +359,7 @@ export class ClientConnection {
     if ((controller.desiredSize ?? 0) <= 0) this.#setPaused(true);
   }
 
-  #onComplete(): void {
+  #onComplete(trailers: string[] | null): void {
     const ex = this.#ex;
     if (ex === null) return;
     if (ex.interim) {
@@ -356,6 +374,7 @@ export class ClientConnection {
     if (ex.controller !== null && !ex.discarding) ex.controller.close();
     ex.controller = null;
     if (!ex.sendDone) this.#stopSending(ex);
+    settleTrailers(ex, trailers);
     const reusable = head.keepAlive && !ex.requestClose && !ex.stopSending && !head.upgrade &&
       head.framing !== "close" && !this.#dead && !this.#closed;
     if (!reusable) {
@@ -384,6 +403,7 @@ export class ClientConnection {
     if (this.#ex === ex) this.#ex = null;
     if (ex.onAbort !== null) ex.signal!.removeEventListener("abort", ex.onAbort);
     this.#stopSending(ex, error);
+    if (ex.onTrailers !== null) settleTrailers(ex, null);
     if (ex.head === null) {
       ex.reject(error);
     } else if (ex.controller !== null) {
@@ -415,6 +435,7 @@ export class ClientConnection {
     if (ex.sendDone || ex.stopSending) return;
     ex.stopSending = true;
     ex.reader?.cancel(reason).catch(() => {});
+    if (ex.heldBody !== null) dropHeld(ex, reason);
     this.#wake();
   }
 

@@ -86,6 +86,7 @@ export async function pumpBody(
         conn.write(value);
         ok = conn.writeLatin1("\r\n");
       }
+      ex.onChunkSent?.(value.length, sent);
       if (!ok && !host.isClosed) await host.drained();
     }
     if (length !== null && sent !== length) throw mismatch(sent, length, "fewer");
@@ -97,6 +98,116 @@ export async function pumpBody(
   } finally {
     ex.reader = null;
   }
+}
+
+/**
+ * Sends a body after its head: bytes in one write, a stream through
+ * {@linkcode pumpBody}; reports progress (a throwing callback fails the
+ * exchange).
+ *
+ * @param host The connection.
+ * @param ex The exchange.
+ * @param body The body.
+ * @param length The exact length a stream must give, or `null`.
+ * @param chunked Frame a stream with the chunked coding.
+ *
+ * @example
+ * ```ts ignore
+ * sendBody(host, ex, new TextEncoder().encode("hello"), null, false);
+ * ```
+ */
+export function sendBody(
+  host: PumpHost,
+  ex: Exchange,
+  body: Uint8Array | ReadableStream<Uint8Array>,
+  length: number | null,
+  chunked: boolean,
+): void {
+  if (!(body instanceof Uint8Array)) {
+    void pumpBody(host, ex, body, length, chunked);
+    return;
+  }
+  host.conn.write(body);
+  ex.sendDone = true;
+  sentBytes(host, ex, body.length);
+}
+
+/**
+ * Reports a bytes body as sent to the progress callback, failing the exchange when it throws.
+ *
+ * @param host The connection.
+ * @param ex The exchange.
+ * @param n The body's length (nothing is reported for 0).
+ *
+ * @example
+ * ```ts ignore
+ * sentBytes(host, ex, 5);
+ * ```
+ */
+export function sentBytes(host: PumpHost, ex: Exchange, n: number): void {
+  const onChunkSent = ex.onChunkSent;
+  if (onChunkSent === undefined || n === 0) return;
+  try {
+    onChunkSent(n, n);
+  } catch (error) {
+    host.fail(ex, error);
+  }
+}
+
+/**
+ * Holds a body until `100 Continue` ({@linkcode Exchange.held}, called by the
+ * connection) or until `waitMs` passed, then sends it (RFC 9110 §10.1.1).
+ *
+ * @param host The connection.
+ * @param ex The exchange, its head sent with `Expect: 100-continue`.
+ * @param body The body.
+ * @param length The exact length a stream must give, or `null`.
+ * @param chunked Frame a stream with the chunked coding.
+ * @param waitMs The longest wait for `100 Continue`.
+ *
+ * @example
+ * ```ts ignore
+ * holdBody(host, ex, body, null, true, 1000);
+ * ```
+ */
+export function holdBody(
+  host: PumpHost,
+  ex: Exchange,
+  body: Uint8Array | ReadableStream<Uint8Array>,
+  length: number | null,
+  chunked: boolean,
+  waitMs: number,
+): void {
+  const send = (): void => {
+    if (ex.held !== send) return;
+    clearTimeout(ex.continueTimer);
+    ex.held = null;
+    ex.heldBody = null;
+    if (ex.done || ex.stopSending) return;
+    sendBody(host, ex, body, length, chunked);
+  };
+  ex.held = send;
+  ex.heldBody = body;
+  ex.continueTimer = setTimeout(send, waitMs);
+}
+
+/**
+ * Gives up a held body: stops the wait and cancels a held stream.
+ *
+ * @param ex The exchange.
+ * @param reason Why (passed to the stream's `cancel`).
+ *
+ * @example
+ * ```ts ignore
+ * dropHeld(ex, new Error("answered early"));
+ * ```
+ */
+export function dropHeld(ex: Exchange, reason: unknown): void {
+  const held = ex.heldBody;
+  clearTimeout(ex.continueTimer);
+  ex.held = null;
+  ex.heldBody = null;
+  if (held !== null && !(held instanceof Uint8Array)) held.cancel(reason).catch(() => {});
 }
 
 function mismatch(sent: number, length: number, what: string): ClientPayloadError {

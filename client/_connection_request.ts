@@ -20,6 +20,8 @@ export interface RequestFraming {
   chunked: boolean;
   /** The request said `Connection: close`. */
   close: boolean;
+  /** The head carries `Expect: 100-continue` for a non-empty body: hold it for `100 Continue`. */
+  expect: boolean;
 }
 
 /** Methods whose requests carry `content-length: 0` when they have no body, as browsers do. */
@@ -33,6 +35,7 @@ const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
  * @param headers The caller's fields (Host included); `Transfer-Encoding` is refused, a `Content-Length` must agree.
  * @param body The body.
  * @param contentLength A stream body's declared length, or `null`.
+ * @param expect100 Ask for `100 Continue` before a non-empty body (adds `Expect: 100-continue` unless present).
  * @returns The head and the framing decisions.
  * @throws {TypeError} on conflicting framing.
  */
@@ -42,9 +45,11 @@ export function requestHead(
   headers: ReadonlyArray<readonly [string, string]>,
   body: RequestBody,
   contentLength: number | null,
+  expect100 = false,
 ): RequestFraming {
   let declared: number | null = null;
   let close = false;
+  let expectField = false;
   for (const [name, value] of headers) {
     const lower = name.toLowerCase();
     if (lower === "transfer-encoding") {
@@ -59,6 +64,8 @@ export function requestHead(
       declared = n;
     } else if (lower === "connection") {
       if (/(^|,)\s*close\s*(,|$)/i.test(value)) close = true;
+    } else if (lower === "expect") {
+      if (/^\s*100-continue\s*$/i.test(value)) expectField = true;
     }
   }
   if (contentLength !== null && (!Number.isSafeInteger(contentLength) || contentLength < 0)) {
@@ -95,7 +102,10 @@ export function requestHead(
   } else if (declared === null && BODY_METHODS.has(method)) {
     fields.push(["content-length", "0"]);
   }
-  return { head: encodeRequestHead(method, target, fields), length, chunked, close };
+  const expect = (expect100 || expectField) &&
+    (body instanceof Uint8Array ? body.length > 0 : body !== null && length !== 0);
+  if (expect && !expectField) fields.push(["expect", "100-continue"]);
+  return { head: encodeRequestHead(method, target, fields), length, chunked, close, expect };
 }
 
 /**

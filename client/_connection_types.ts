@@ -53,6 +53,23 @@ export interface ConnectionRequest {
   contentLength?: number | null;
   /** Aborting destroys the connection; the request rejects (or its body errors) with the reason. */
   signal?: AbortSignal;
+  /**
+   * Send `Expect: 100-continue` and hold a non-empty body until the server's
+   * `100 Continue` (RFC 9110 §10.1.1): `true` waits at most 1000 ms, a number
+   * at most that many ms; then the body is sent anyway. A final response that
+   * comes first is the answer: the body is never sent (a held stream is
+   * cancelled) and the connection is closed after that response. A caller's
+   * own `Expect: 100-continue` field counts as `true`. Ignored (and no field
+   * added) when the body is empty.
+   */
+  expect100?: number | boolean;
+  /**
+   * Upload progress: called after each body write with the bytes of that
+   * write and the running total (a bytes body: once, with its length; a
+   * stream: per non-empty chunk). A callback that throws fails the request
+   * with what it threw, as a failing body stream does.
+   */
+  onChunkSent?: (bytes: number, total: number) => void;
 }
 
 /**
@@ -78,6 +95,12 @@ export interface ConnectionResponse {
   body: ReadableStream<Uint8Array> | null;
   /** `"1.1"` or `"1.0"`. */
   httpVersion: "1.0" | "1.1";
+  /**
+   * The trailer fields of a chunked body, once the body ended: empty
+   * `Headers` when there were none, and when the body failed or was given up
+   * (never rejects). Read the body first: an unread body holds it back.
+   */
+  readonly trailers: Promise<Headers>;
 }
 
 /**
@@ -109,4 +132,16 @@ export interface Exchange {
   requestClose: boolean;
   reader: ReadableStreamDefaultReader<Uint8Array> | null;
   done: boolean;
+  /** Upload progress callback. */
+  onChunkSent: ((bytes: number, total: number) => void) | undefined;
+  /** Sends the body held for `100 Continue`; `null` when nothing is held. */
+  held: (() => void) | null;
+  /** The body held for `100 Continue`, to cancel when it is never sent. */
+  heldBody: ReadableStream<Uint8Array> | Uint8Array | null;
+  /** The `100 Continue` wait. */
+  continueTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The trailer fields (flat pairs) once the body ended, or `null`. */
+  trailers: string[] | null;
+  /** Settles a `trailers` promise somebody asked for before the body ended. */
+  onTrailers: ((trailers: Headers) => void) | null;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { type HashAlgorithm, hashHex } from "../adapters/hash.ts";
 import { type AuthChallenge, parseChallenges } from "./_auth_challenge.ts";
 
 export { type AuthChallenge, parseChallenges };
@@ -157,18 +157,14 @@ export type DigestAlgorithm =
   | "SHA-512-256"
   | "SHA-512-256-sess";
 
-const HASHES: Record<string, string> = { "MD5": "md5", "SHA-256": "sha256", "SHA-512-256": "" };
+const HASHES: Record<string, HashAlgorithm> = {
+  "MD5": "md5",
+  "SHA-256": "sha256",
+  "SHA-512-256": "sha512-256",
+};
 
-function hashName(base: string): string | null {
-  const name = HASHES[base];
-  if (name === undefined) return null;
-  if (name !== "") return name;
-  try {
-    createHash("sha512-256");
-    return "sha512-256";
-  } catch {
-    return null; // this runtime's crypto lacks SHA-512/256
-  }
+function hashName(base: string): HashAlgorithm | null {
+  return HASHES[base] ?? null;
 }
 
 interface DigestState {
@@ -176,7 +172,7 @@ interface DigestState {
   nonce: string;
   opaque: string | undefined;
   algorithm: DigestAlgorithm;
-  hash: string;
+  hash: HashAlgorithm;
   sess: boolean;
   qop: "auth" | "auth-int" | null;
   userhash: boolean;
@@ -228,7 +224,7 @@ export interface DigestAuthOptions {
  * HTTP Digest authentication (RFC 7616) as a pure state machine: feed it the
  * `WWW-Authenticate` of a 401 with {@linkcode DigestAuth.challenge}, then ask
  * {@linkcode DigestAuth.authorize} for the `Authorization` value of each
- * request. Algorithms MD5, SHA-256 and SHA-512-256 (where the runtime has it),
+ * request. Algorithms MD5, SHA-256 and SHA-512-256,
  * each with `-sess`; qop `auth` (preferred) and `auth-int`, or none (RFC 2069);
  * `userhash`; `nc` counted per nonce; a fresh `cnonce` per request. Of several
  * challenges it takes the first it supports, as RFC 7616 §3.7 asks.
@@ -286,6 +282,11 @@ export class DigestAuth {
     return this.#state?.algorithm ?? null;
   }
 
+  /** The quality of protection of the accepted challenge (`null`: none, or no challenge yet). */
+  get qop(): "auth" | "auth-int" | null {
+    return this.#state?.qop ?? null;
+  }
+
   /** How many requests were authorized under the current nonce. */
   get nonceCount(): number {
     return this.#nc;
@@ -327,7 +328,7 @@ export class DigestAuth {
   authorize(method: string, uri: string, body: Uint8Array = new Uint8Array(0)): string | null {
     const s = this.#state;
     if (s === null) return null;
-    const h = (data: string | Uint8Array): string => createHash(s.hash).update(data).digest("hex");
+    const h = (data: string | Uint8Array): string => hashHex(s.hash, data);
     this.#nc++;
     const nc = this.#nc.toString(16).padStart(8, "0");
     const cnonce = this.#makeCnonce();

@@ -37,7 +37,24 @@ export interface ClientResponseInit {
   history?: readonly ClientResponse[];
   /** Whether redirects were followed (default: `history` is not empty). */
   redirected?: boolean;
+  /**
+   * Called once when the body is done with: read to the end, failed,
+   * cancelled or released (at once when there is no body). The session
+   * clears the request's timers here.
+   */
+  onDone?: () => void;
 }
+
+/**
+ * Sets the redirect chain of the final response (the session calls this
+ * once the last hop is known).
+ *
+ * @example
+ * ```ts ignore
+ * setRedirectChain(final, [first, second]);
+ * ```
+ */
+export let setRedirectChain: (response: ClientResponse, history: readonly ClientResponse[]) => void;
 
 /**
  * A response of the HTTP client. It is `Response`-compatible by shape
@@ -68,8 +85,8 @@ export class ClientResponse {
   readonly #head: ConnectionResponse;
   readonly #url: string;
   readonly #method: string;
-  readonly #history: readonly ClientResponse[];
-  readonly #redirected: boolean;
+  #history: readonly ClientResponse[];
+  #redirected: boolean;
   #leak: LeakState;
   #raw: ReadableStream<Uint8Array> | null;
   #exposed: ReadableStream<Uint8Array<ArrayBuffer>> | null = null;
@@ -77,6 +94,14 @@ export class ClientResponse {
   #disturbed = false;
   #cookies: Map<string, string> | null = null;
   #released: Promise<void> | null = null;
+  #onDone: (() => void) | null;
+
+  static {
+    setRedirectChain = (response, history) => {
+      response.#history = Object.freeze([...history]);
+      response.#redirected = history.length > 0;
+    };
+  }
 
   /**
    * Wraps a response head from the pool. Internal to the client: sessions
@@ -91,6 +116,8 @@ export class ClientResponse {
     this.#method = init.method;
     this.#history = Object.freeze([...(init.history ?? [])]);
     this.#redirected = init.redirected ?? this.#history.length > 0;
+    this.#onDone = init.onDone ?? null;
+    if (this.#raw === null) this.#done();
     const connection = init.connection;
     this.#leak = {
       connection,
@@ -166,17 +193,26 @@ export class ClientResponse {
         pull: async (controller) => {
           this.#disturbed = true;
           this.#inner ??= raw.getReader();
-          const { done, value } = await this.#inner.read();
+          const { done, value } = await this.#read(this.#inner);
           if (done) controller.close();
           else controller.enqueue(value as Uint8Array<ArrayBuffer>);
         },
         cancel: (reason) => {
           this.#disturbed = true;
+          this.#done();
           return this.#inner !== null ? this.#inner.cancel(reason) : raw.cancel(reason);
         },
       }, { highWaterMark: 0 });
     }
     return this.#exposed;
+  }
+
+  /**
+   * The trailer fields of a chunked body, once the body has ended (empty
+   * when there are none, or when the body failed).
+   */
+  get trailers(): Promise<Headers> {
+    return this.#head.trailers ?? Promise.resolve(new Headers());
   }
 
   /** Whether the body was read (or cancelled). */
@@ -228,7 +264,7 @@ export class ClientResponse {
     const chunks: Uint8Array[] = [];
     let size = 0;
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await this.#read(reader);
       if (done) break;
       chunks.push(value);
       size += value.byteLength;
@@ -320,17 +356,37 @@ export class ClientResponse {
     if (this.#disturbed || this.#released !== null) {
       throw new TypeError("Cannot clone response: body already used");
     }
-    const source = this.#exposed ?? this.#raw;
-    if (source?.locked) throw new TypeError("Cannot clone response: body is locked");
+    if (this.#exposed?.locked) throw new TypeError("Cannot clone response: body is locked");
+    const raw = this.#raw;
     const copy = new ClientResponse({
-      response: { ...this.#head, headers: new Headers(this.#head.headers), body: null },
+      response: {
+        status: this.#head.status,
+        statusText: this.#head.statusText,
+        httpVersion: this.#head.httpVersion,
+        headers: new Headers(this.#head.headers),
+        body: null,
+        trailers: this.#head.trailers,
+      },
       connection: null,
       method: this.#method,
       url: this.#url,
       history: this.#history,
       redirected: this.#redirected,
     });
-    if (source !== null) {
+    if (raw !== null) {
+      // Tee a pass-through of the connection's stream, so that its end still calls onDone.
+      const reader = this.#inner ?? raw.getReader();
+      const source = new ReadableStream<Uint8Array>({
+        pull: async (controller) => {
+          const { done, value } = await this.#read(reader);
+          if (done) controller.close();
+          else controller.enqueue(value);
+        },
+        cancel: (reason) => {
+          this.#done();
+          return reader.cancel(reason);
+        },
+      }, { highWaterMark: 0 });
       const [mine, theirs] = source.tee();
       this.#raw = mine;
       this.#exposed = null;
@@ -355,6 +411,7 @@ export class ClientResponse {
     const connection = leak.connection;
     const inFlight = pending(leak);
     leak.released = true;
+    this.#done();
     if (inFlight) connection!.release();
     const raw = this.#raw;
     if (raw !== null && !raw.locked) raw.cancel().catch(() => {});
@@ -372,6 +429,27 @@ export class ClientResponse {
    */
   [Symbol.asyncDispose](): Promise<void> {
     return this.release();
+  }
+
+  /** Reads a chunk; the end or an error of the body calls `onDone`. */
+  async #read(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+  ): Promise<ReadableStreamReadResult<Uint8Array>> {
+    try {
+      const result = await reader.read();
+      if (result.done) this.#done();
+      return result;
+    } catch (error) {
+      this.#done();
+      throw error;
+    }
+  }
+
+  #done(): void {
+    const onDone = this.#onDone;
+    if (onDone === null) return;
+    this.#onDone = null;
+    onDone();
   }
 
   /** A reader of the whole body, or `null` when there is none; marks the body used. */

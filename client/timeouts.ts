@@ -217,6 +217,16 @@ export class PhaseTimer {
     return this.#controller.signal;
   }
 
+  /**
+   * Whether a phase has a deadline (its timeout is not `Infinity`).
+   *
+   * @param phase The phase.
+   * @returns `true` when {@linkcode PhaseTimer.start} would arm a timer.
+   */
+  hasTimeout(phase: TimeoutPhase): boolean {
+    return this.#timeouts[phase] !== Infinity;
+  }
+
   /** The phases whose timer is running now. */
   get running(): TimeoutPhase[] {
     return [...this.#handles.keys()];

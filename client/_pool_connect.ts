@@ -109,6 +109,8 @@ export function mapConnectError(
       );
     case "SLUICE_ERR_CONNECT_DNS":
       return new ClientConnectionError("SLUICE_ERR_CLIENT_DNS", error.message, details);
+    case "SLUICE_ERR_CONNECT_PROXY":
+      return new ClientConnectionError("SLUICE_ERR_CLIENT_PROXY", error.message, details);
     default:
       return new ClientConnectionError(
         "SLUICE_ERR_CLIENT_CONNECTION_RESET",

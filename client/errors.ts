@@ -61,14 +61,17 @@ export type ClientConnectionErrorCode =
   | "SLUICE_ERR_CLIENT_CONNECTION_REFUSED"
   | "SLUICE_ERR_CLIENT_CONNECTION_RESET"
   | "SLUICE_ERR_CLIENT_CONNECTION_CLOSED"
-  | "SLUICE_ERR_CLIENT_DNS";
+  | "SLUICE_ERR_CLIENT_DNS"
+  | "SLUICE_ERR_CLIENT_PROXY";
 
 /**
  * The connection to the server (or proxy) failed: refused
  * (`SLUICE_ERR_CLIENT_CONNECTION_REFUSED`), reset by the peer
  * (`SLUICE_ERR_CLIENT_CONNECTION_RESET`), closed by the peer before a full
- * response came (`SLUICE_ERR_CLIENT_CONNECTION_CLOSED`), or the host name did
- * not resolve (`SLUICE_ERR_CLIENT_DNS`). The transport's error is the `cause`.
+ * response came (`SLUICE_ERR_CLIENT_CONNECTION_CLOSED`), the host name did
+ * not resolve (`SLUICE_ERR_CLIENT_DNS`), or the proxy refused the `CONNECT`
+ * tunnel (`SLUICE_ERR_CLIENT_PROXY`; the cause's `status` is the proxy's
+ * answer, e.g. 407). The transport's error is the `cause`.
  *
  * @example Tell a refused connection apart
  * ```ts

@@ -4,32 +4,60 @@
  * port, TLS settings), within a total `limit` and a `limitPerHost`, reuses
  * the most recently used idle one, closes the ones past their keep-alive
  * time, and sends an idempotent request once more on a fresh connection when
- * a reused one turns out to have been closed by the server.
+ * a reused one turns out to have been closed by the server. Names resolve
+ * through a DNS cache, addresses are raced (Happy Eyeballs), and a Unix
+ * socket can replace TCP (`socketPath`).
  *
  * @module
  */
 
-import { type ClientTransport, defaultClientTransport } from "../adapters/connect.ts";
-import { ClientConnection, type ConnectionRequest } from "./_connection.ts";
+import { defaultClientTransport } from "../adapters/connect.ts";
+import {
+  ClientConnection,
+  type ConnectionRequest,
+  type ConnectionResponse,
+} from "./_connection.ts";
 import { ConnectionSlots, type Slot } from "./_slots.ts";
 import {
   type ConnectorTlsOptions,
-  connectTls,
-  mapConnectError,
   mayRetry,
+  type Target,
   targetOf,
   tlsFingerprint,
 } from "./_pool_connect.ts";
+import { Dialer, type DialTarget, notify } from "./_pool_dial.ts";
+import { proxyHeaders, proxyKey, proxyTarget } from "./_proxy.ts";
+import type { ProxyInfo } from "./proxy_env.ts";
+import { IdleConnections } from "./_pool_idle.ts";
 import { ClientError } from "./errors.ts";
 
-import type { ConnectorOptions, ConnectorStats, PoolRequest, PoolResponse } from "./_pool_types.ts";
+import type {
+  ConnectorOptions,
+  ConnectorStats,
+  PoolObserver,
+  PoolRequest,
+  PoolRequestOptions,
+  PoolResponse,
+  PoolTimer,
+} from "./_pool_types.ts";
 
-export type { ConnectorOptions, ConnectorStats, ConnectorTlsOptions, PoolRequest, PoolResponse };
+export type {
+  ConnectorOptions,
+  ConnectorStats,
+  ConnectorTlsOptions,
+  PoolObserver,
+  PoolRequest,
+  PoolRequestOptions,
+  PoolResponse,
+  PoolTimer,
+};
 
 interface Entry {
   key: string;
   /** The slot while in use; `null` while idle. */
   slot: Slot | null;
+  /** Whether the request of the current use was sent (its end may make the connection idle). */
+  sent: boolean;
 }
 
 /**
@@ -38,7 +66,10 @@ interface Entry {
  * body read or cancelled) or closed; it is released exactly once, whatever
  * happens. Idle connections are kept per key, most recently used first, and
  * closed once older than `keepAliveTimeout` (or the server's hint − 1 s) by
- * a sweep timer that does not keep the process alive.
+ * a sweep timer that does not keep the process alive. Host names are
+ * resolved through a DNS cache (`ttlDnsCache`, default 10 s) and their
+ * addresses raced RFC 8305-style (`happyEyeballsDelay`); with `socketPath`
+ * every connection goes to that Unix socket instead.
  *
  * @example GET twice over one connection
  * ```ts ignore
@@ -57,25 +88,22 @@ interface Entry {
  */
 export class Connector {
   readonly #slots: ConnectionSlots;
-  readonly #keepAliveTimeout: number;
   readonly #forceClose: boolean;
-  readonly #transport: ClientTransport;
+  readonly #dialer: Dialer;
   readonly #tls: ConnectorTlsOptions | undefined;
-  readonly #localAddress: string | undefined;
   readonly #entries = new Map<ClientConnection, Entry>();
-  /** Idle connections per key, least recently used first. */
-  readonly #idle = new Map<string, ClientConnection[]>();
-  #idleCount = 0;
+  readonly #idle: IdleConnections;
   #opened = 0;
   #closed = false;
-  #sweep: ReturnType<typeof setInterval> | null = null;
   readonly #onIdle = (connection: ClientConnection): void => this.#idled(connection);
 
   /**
    * Creates a pool; nothing is opened before the first request.
    *
-   * @param options Limits, keep-alive, transport and TLS settings.
-   * @throws {RangeError} for a negative or fractional limit or timeout.
+   * @param options Limits, keep-alive, transport, TLS, DNS and Unix socket settings.
+   * @throws {RangeError} for a negative or fractional limit or timeout, a bad
+   * `family`, `ttlDnsCache` or `happyEyeballsDelay`.
+   * @throws {TypeError} for an empty `socketPath`.
    */
   constructor(options: ConnectorOptions = {}) {
     this.#slots = new ConnectionSlots({
@@ -90,11 +118,10 @@ export class Connector {
         }`,
       );
     }
-    this.#keepAliveTimeout = keepAlive;
+    this.#idle = new IdleConnections(keepAlive);
     this.#forceClose = options.forceClose ?? false;
-    this.#transport = options.transport ?? defaultClientTransport();
     this.#tls = options.tls;
-    this.#localAddress = options.localAddress;
+    this.#dialer = new Dialer(options, options.transport ?? defaultClientTransport());
   }
 
   /** Whether {@linkcode Connector.close} was called. */
@@ -125,7 +152,9 @@ export class Connector {
    *
    * @param url The request URL (`http:` or `https:`).
    * @param request The method, fields and body.
-   * @param options `signal` aborts the wait for a slot, the connect and the exchange.
+   * @param options `signal` aborts the wait for a slot, the connect and the
+   * exchange; `timer` is told when the `poolWait`, `connect` and `headers`
+   * phases start and end; `trace` gets the connection and DNS events.
    * @returns The response head and its connection.
    * @throws {ClientConnectionError} when connecting fails (refused, reset, DNS).
    * @throws {ClientTlsError} when the TLS handshake fails.
@@ -133,32 +162,43 @@ export class Connector {
   async request(
     url: URL,
     request: PoolRequest,
-    options: { signal?: AbortSignal } = {},
+    options: PoolRequestOptions = {},
   ): Promise<PoolResponse> {
     if (this.#closed) throw poolClosed();
-    const { signal } = options;
-    const key = this.key(url);
-    const outgoing = this.#outgoing(url, request, signal);
-    let slot: Slot | null = await this.#slots.acquire(key, signal);
+    const { signal, timer, trace } = options;
+    const proxy = options.proxy ?? null;
+    const key = proxy === null ? this.key(url) : `${this.key(url)}|${proxyKey(proxy)}`;
+    const target: DialTarget = { ...targetOf(url), proxy };
+    const outgoing = this.#outgoing(url, request, signal, proxy);
+    this.#settle(key);
+    let slot: Slot | null = await this.#acquire(key, signal, timer, trace);
     try {
       if (this.#closed) throw poolClosed();
-      let connection = this.#takeIdle(key);
+      let connection = this.#idle.take(key);
       const reused = connection !== undefined;
-      if (connection !== undefined) this.#entries.get(connection)!.slot = slot;
-      else connection = await this.#open(url, key, slot, signal);
+      if (connection !== undefined) {
+        this.#entries.get(connection)!.slot = slot;
+        notify(trace, "connectionReuseconn", { key });
+      } else {
+        connection = await this.#open(target, key, slot, signal, timer, trace);
+      }
       slot = null; // the connection holds it now
       try {
-        return { response: await connection.request(outgoing), connection, reused };
+        return { response: await this.#exchange(connection, outgoing, timer), connection, reused };
       } catch (error) {
         this.#failed(connection);
         if (!reused || !mayRetry(error, request.method, request.body)) throw error;
-        slot = this.#detach(connection) ?? await this.#slots.acquire(key, signal);
+        slot = this.#detach(connection) ?? await this.#acquire(key, signal, timer, trace);
       }
       if (this.#closed) throw poolClosed();
-      connection = await this.#open(url, key, slot, signal);
+      connection = await this.#open(target, key, slot, signal, timer, trace);
       slot = null;
       try {
-        return { response: await connection.request(outgoing), connection, reused: false };
+        return {
+          response: await this.#exchange(connection, outgoing, timer),
+          connection,
+          reused: false,
+        };
       } catch (error) {
         this.#failed(connection);
         throw error;
@@ -166,6 +206,15 @@ export class Connector {
     } finally {
       slot?.release();
     }
+  }
+
+  /**
+   * Forgets cached DNS answers: of one host, or of all hosts.
+   *
+   * @param host The host name to forget; all when omitted.
+   */
+  clearDnsCache(host?: string): void {
+    this.#dialer.clearDnsCache(host);
   }
 
   /**
@@ -178,7 +227,7 @@ export class Connector {
     return {
       inUse: slots.inUse,
       waiting: slots.waiting,
-      idle: this.#idleCount,
+      idle: this.#idle.count,
       open: this.#entries.size,
       opened: this.#opened,
     };
@@ -195,100 +244,121 @@ export class Connector {
     if (!this.#closed) {
       this.#closed = true;
       this.#slots.close(poolClosed());
-      this.#stopSweep();
     }
-    const closing: Promise<void>[] = [];
-    for (const list of this.#idle.values()) {
-      for (const connection of list) closing.push(connection.close());
-    }
-    this.#idle.clear();
-    this.#idleCount = 0;
-    return Promise.all(closing).then(() => {});
+    return Promise.all(this.#idle.clear().map((c) => c.close())).then(() => {});
   }
 
   // ---- internals ----
 
-  #outgoing(url: URL, request: PoolRequest, signal: AbortSignal | undefined): ConnectionRequest {
-    const headers = request.headers.some(([name]) => name.toLowerCase() === "host")
+  #outgoing(
+    url: URL,
+    request: PoolRequest,
+    signal: AbortSignal | undefined,
+    proxy: ProxyInfo | null,
+  ): ConnectionRequest {
+    let headers = request.headers.some(([name]) => name.toLowerCase() === "host")
       ? request.headers
       : [["host", url.host] as const, ...request.headers];
+    // Through a proxy, plain http goes in absolute form with the proxy's credentials.
+    const viaProxy = proxy !== null && url.protocol === "http:";
+    if (viaProxy) headers = [...headers, ...proxyHeaders(proxy)];
     return {
       method: request.method,
-      target: request.target ?? `${url.pathname}${url.search}`,
+      target: request.target ?? (viaProxy ? proxyTarget(url) : `${url.pathname}${url.search}`),
       headers,
       body: request.body,
       contentLength: request.contentLength,
+      expect100: request.expect100,
+      onChunkSent: request.onChunkSent,
       signal,
     };
   }
 
+  /** A slot of `key`; the wait, if any, is reported to the timer and the observer. */
+  #acquire(
+    key: string,
+    signal: AbortSignal | undefined,
+    timer: PoolTimer | undefined,
+    trace: PoolObserver | undefined,
+  ): Slot | Promise<Slot> {
+    const got = this.#slots.acquire(key, signal);
+    if (!(got instanceof Promise) || this.#slots.closed || signal?.aborted) return got;
+    timer?.start("poolWait");
+    notify(trace, "connectionQueuedStart", { key });
+    return got.finally(() => {
+      timer?.end("poolWait");
+      notify(trace, "connectionQueuedEnd", { key });
+    });
+  }
+
+  /** Sends the request on `connection`, timing the `headers` phase. */
+  async #exchange(
+    connection: ClientConnection,
+    outgoing: ConnectionRequest,
+    timer: PoolTimer | undefined,
+  ): Promise<ConnectionResponse> {
+    const entry = this.#entries.get(connection);
+    if (entry !== undefined) entry.sent = true;
+    timer?.start("headers");
+    try {
+      return await connection.request(outgoing);
+    } finally {
+      timer?.end("headers");
+    }
+  }
+
+  /**
+   * A connection of `key` whose exchange just ended is idled now rather than
+   * one microtask later, so a request sent right after the body was read
+   * reuses it instead of opening another socket.
+   */
+  #settle(key: string): void {
+    if (this.#idle.has(key)) return;
+    for (const [connection, entry] of this.#entries) {
+      if (entry.key === key && entry.slot !== null && entry.sent && connection.reusable) {
+        this.#idled(connection);
+      }
+    }
+  }
+
   /** Opens a connection and hands it `slot` in the same turn it exists. */
   async #open(
-    url: URL,
+    target: DialTarget,
     key: string,
     slot: Slot,
     signal: AbortSignal | undefined,
+    timer: PoolTimer | undefined,
+    trace: PoolObserver | undefined,
   ): Promise<ClientConnection> {
     this.#evictForLimit();
-    const target = targetOf(url);
+    notify(trace, "connectionCreateStart", { key });
+    timer?.start("connect");
     let conn;
     try {
-      conn = await this.#transport.connect({
-        hostname: target.hostname,
-        port: target.port,
-        tls: target.secure ? connectTls(this.#tls) : undefined,
-        localAddress: this.#localAddress,
-        signal,
-      });
-    } catch (error) {
-      throw mapConnectError(error, target, signal);
+      conn = await this.#dialer.dial(target, signal, trace);
+    } finally {
+      timer?.end("connect");
+      notify(trace, "connectionCreateEnd", { key });
     }
     const connection = new ClientConnection(conn, { onIdle: this.#onIdle });
     this.#opened++;
-    this.#entries.set(connection, { key, slot });
+    this.#entries.set(connection, { key, slot, sent: false });
     void connection.closed.then(() => this.#gone(connection));
     return connection;
-  }
-
-  /** The most recently used live idle connection of `key`; dead or expired ones are closed. */
-  #takeIdle(key: string): ClientConnection | undefined {
-    const list = this.#idle.get(key);
-    if (list === undefined) return undefined;
-    const now = Date.now();
-    let found: ClientConnection | undefined;
-    while (found === undefined && list.length > 0) {
-      const connection = list.pop()!;
-      this.#idleCount--;
-      if (connection.reusable && !this.#expired(connection, now)) found = connection;
-      else void connection.close();
-    }
-    if (list.length === 0) this.#idle.delete(key);
-    return found;
-  }
-
-  #expired(connection: ClientConnection, now: number): boolean {
-    const hint = connection.keepAliveHint;
-    const keep = hint === null
-      ? this.#keepAliveTimeout
-      : Math.min(this.#keepAliveTimeout, hint - 1000);
-    return now - connection.lastUsed >= keep;
   }
 
   /** The exchange ended and the connection can take another request. */
   #idled(connection: ClientConnection): void {
     const entry = this.#entries.get(connection);
     if (entry === undefined || entry.slot === null) return;
-    if (this.#closed || this.#forceClose || this.#expired(connection, Date.now())) {
+    if (this.#closed || this.#forceClose || this.#idle.expired(connection, Date.now())) {
       void connection.close(); // the slot goes when it is closed
       return;
     }
     const slot = entry.slot;
     entry.slot = null;
-    let list = this.#idle.get(entry.key);
-    if (list === undefined) this.#idle.set(entry.key, list = []);
-    list.push(connection);
-    this.#idleCount++;
-    this.#startSweep();
+    entry.sent = false;
+    this.#idle.push(entry.key, connection);
     slot.release();
   }
 
@@ -313,13 +383,7 @@ export class Connector {
     if (entry === undefined) return;
     this.#entries.delete(connection);
     if (entry.slot === null) {
-      const list = this.#idle.get(entry.key);
-      const at = list?.indexOf(connection) ?? -1;
-      if (at >= 0) {
-        list!.splice(at, 1);
-        this.#idleCount--;
-        if (list!.length === 0) this.#idle.delete(entry.key);
-      }
+      this.#idle.remove(entry.key, connection);
     } else {
       entry.slot.release();
       entry.slot = null;
@@ -331,51 +395,13 @@ export class Connector {
    * open connections would exceed `limit` with one more.
    */
   #evictForLimit(): void {
-    const limit = this.#slots.limit;
     let open = this.#entries.size;
-    while (open >= limit && this.#idleCount > 0) {
-      let oldest: ClientConnection | undefined;
-      let oldestKey = "";
-      for (const [key, list] of this.#idle) {
-        if (oldest === undefined || list[0].lastUsed < oldest.lastUsed) {
-          oldest = list[0];
-          oldestKey = key;
-        }
-      }
-      const list = this.#idle.get(oldestKey)!;
-      list.shift();
-      this.#idleCount--;
-      if (list.length === 0) this.#idle.delete(oldestKey);
-      this.#entries.delete(oldest!);
+    while (open >= this.#slots.limit && this.#idle.count > 0) {
+      const oldest = this.#idle.evictOldest()!;
+      this.#entries.delete(oldest);
       open--;
-      void oldest!.close();
+      void oldest.close();
     }
-  }
-
-  #startSweep(): void {
-    if (this.#sweep !== null || this.#closed) return;
-    const every = Math.min(1000, Math.max(25, this.#keepAliveTimeout / 2));
-    this.#sweep = setInterval(() => this.#sweepIdle(), every);
-    // Deno and Node: an idle pool's timer must not keep the process alive by itself.
-    (this.#sweep as { unref?: () => void }).unref?.();
-  }
-
-  #stopSweep(): void {
-    if (this.#sweep !== null) clearInterval(this.#sweep);
-    this.#sweep = null;
-  }
-
-  #sweepIdle(): void {
-    const now = Date.now();
-    for (const [key, list] of this.#idle) {
-      const keep = list.filter((c) => c.reusable && !this.#expired(c, now));
-      if (keep.length === list.length) continue;
-      for (const c of list) if (!keep.includes(c)) void c.close();
-      this.#idleCount -= list.length - keep.length;
-      if (keep.length === 0) this.#idle.delete(key);
-      else this.#idle.set(key, keep);
-    }
-    if (this.#idleCount === 0) this.#stopSweep();
   }
 }
 

@@ -1,0 +1,190 @@
+/**
+ * How the connector opens a connection: resolve the host (through the DNS
+ * cache), race its addresses (Happy Eyeballs), or dial the connector's Unix
+ * socket; TLS keeps the URL's host name for SNI and verification.
+ *
+ * @module
+ */
+
+import type { ClientTransport, Conn } from "../adapters/connect.ts";
+import { resolveHost } from "../adapters/resolve.ts";
+import { DnsCache, happyEyeballs, type ResolvedAddress, type Resolver } from "./_dns.ts";
+import {
+  type ConnectorTlsOptions,
+  connectTls,
+  mapConnectError,
+  type Target,
+} from "./_pool_connect.ts";
+import type { ConnectorOptions, PoolObserver } from "./_pool_types.ts";
+import { connectThroughProxy } from "./_proxy.ts";
+import type { ProxyInfo } from "./proxy_env.ts";
+
+/** Where to connect: the URL's host, port and scheme, and the proxy to go through. */
+export interface DialTarget extends Target {
+  /** The proxy, or `null` for a direct connection. */
+  proxy: ProxyInfo | null;
+}
+
+/**
+ * Calls one observer callback; what it throws is ignored (tracing must not
+ * break a request).
+ */
+export function notify<K extends keyof PoolObserver>(
+  trace: PoolObserver | undefined,
+  name: K,
+  event: Parameters<NonNullable<PoolObserver[K]>>[0],
+): void {
+  const callback = trace?.[name] as ((event: unknown) => void) | undefined;
+  if (callback === undefined) return;
+  try {
+    callback.call(trace, event);
+  } catch {
+    // An observer's failure is its own.
+  }
+}
+
+/** The family of an IP literal as the URL parser writes it (no brackets), or 0 for a name. */
+export function ipFamily(hostname: string): 0 | 4 | 6 {
+  if (hostname.includes(":")) return 6;
+  return /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) ? 4 : 0;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (typeof value !== "number" || !(value >= 0)) {
+    throw new RangeError(
+      `Cannot create connector: ${name} must be a non-negative number, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Opens the transport connections of a connector. */
+export class Dialer {
+  readonly #transport: ClientTransport;
+  readonly #tls: ConnectorTlsOptions | undefined;
+  readonly #localAddress: string | undefined;
+  readonly #socketPath: string | undefined;
+  readonly #family: 0 | 4 | 6;
+  readonly #delay: number;
+  readonly #resolver: Resolver;
+  readonly #cache: DnsCache | null;
+
+  /**
+   * @throws {RangeError} for a bad `ttlDnsCache`, `family` or `happyEyeballsDelay`.
+   * @throws {TypeError} for an empty `socketPath`.
+   */
+  constructor(options: ConnectorOptions, transport: ClientTransport) {
+    this.#transport = transport;
+    this.#tls = options.tls;
+    this.#localAddress = options.localAddress;
+    const { socketPath } = options;
+    if (socketPath !== undefined && (typeof socketPath !== "string" || socketPath === "")) {
+      throw new TypeError("Cannot create connector: socketPath must be a non-empty string");
+    }
+    this.#socketPath = socketPath;
+    const family = options.family ?? 0;
+    if (family !== 0 && family !== 4 && family !== 6) {
+      throw new RangeError(`Cannot create connector: family must be 0, 4 or 6, got ${family}`);
+    }
+    this.#family = family;
+    this.#delay = nonNegative("happyEyeballsDelay", options.happyEyeballsDelay ?? 250);
+    const ttl = nonNegative("ttlDnsCache", options.ttlDnsCache ?? 10_000);
+    this.#resolver = options.resolver ?? resolveHost;
+    this.#cache = options.useDnsCache === false
+      ? null
+      : new DnsCache({ resolver: this.#resolver, ttl });
+  }
+
+  /** Forgets the cached addresses of `host`, or of all hosts. */
+  clearDnsCache(host?: string): void {
+    this.#cache?.clear(host);
+  }
+
+  /**
+   * Opens a connection to `target` (TLS included when it is `https:`).
+   *
+   * @throws {ClientConnectionError} refused, reset, DNS; {ClientTlsError};
+   * `signal.reason` when aborted.
+   */
+  async dial(
+    target: DialTarget,
+    signal: AbortSignal | undefined,
+    trace?: PoolObserver,
+  ): Promise<Conn> {
+    const { hostname, port, secure, proxy } = target;
+    const literal = ipFamily(hostname);
+    const tls = secure
+      ? { ...connectTls(this.#tls), ...(literal === 0 ? { servername: hostname } : {}) }
+      : undefined;
+    try {
+      if (proxy !== null) {
+        // The proxy's host is resolved by the transport (no DNS cache, no Happy Eyeballs).
+        return await connectThroughProxy(this.#transport, {
+          proxy,
+          hostname,
+          port,
+          tls,
+          localAddress: this.#localAddress,
+          signal,
+        });
+      }
+      if (this.#socketPath !== undefined) {
+        return await this.#transport.connect({
+          hostname,
+          port,
+          unix: this.#socketPath,
+          tls,
+          signal,
+        });
+      }
+      const addresses: ResolvedAddress[] = literal === 0
+        ? await this.#resolve(hostname, signal, trace)
+        : [{ address: hostname, family: literal }];
+      const connectOne = (
+        address: ResolvedAddress,
+        attempt: AbortSignal | undefined,
+      ): Promise<Conn> =>
+        this.#transport.connect({
+          hostname: address.address,
+          port,
+          tls,
+          localAddress: this.#localAddress,
+          signal: attempt,
+        });
+      if (addresses.length === 1) return await connectOne(addresses[0], signal);
+      return await happyEyeballs(
+        addresses,
+        connectOne,
+        this.#delay,
+        signal,
+        (conn) => conn.destroy(),
+      );
+    } catch (error) {
+      throw mapConnectError(error, target, signal);
+    }
+  }
+
+  async #resolve(
+    host: string,
+    signal: AbortSignal | undefined,
+    trace: PoolObserver | undefined,
+  ): Promise<ResolvedAddress[]> {
+    const cache = this.#cache;
+    const hit = cache !== null && cache.has(host, this.#family);
+    if (hit) {
+      notify(trace, "dnsCacheHit", { host });
+      return (await cache.lookup(host, this.#family, signal)).addresses;
+    }
+    if (cache !== null) notify(trace, "dnsCacheMiss", { host });
+    notify(trace, "dnsResolveHostStart", { host });
+    let addresses: ResolvedAddress[] = [];
+    try {
+      addresses = cache !== null
+        ? (await cache.lookup(host, this.#family, signal)).addresses
+        : await this.#resolver(host, { family: this.#family, signal });
+      return addresses;
+    } finally {
+      notify(trace, "dnsResolveHostEnd", { host, addresses: addresses.map((a) => a.address) });
+    }
+  }
+}

@@ -17,6 +17,7 @@ import {
   sentBytes,
   SMALL_CHUNK,
 } from "./_connection_pump.ts";
+import { BodyChannel } from "./_body_channel.ts";
 import { ExchangeResponse, headersOf, settleTrailers } from "./_connection_response.ts";
 import { keepAliveTimeout, requestHead } from "./_connection_request.ts";
 import type {
@@ -178,7 +179,7 @@ export class ClientConnection {
       reject,
       head: null,
       interim: false,
-      controller: null,
+      channel: null,
       discarding: false,
       discarded: 0,
       received: 0,
@@ -272,6 +273,12 @@ export class ClientConnection {
       this.#parser.feed(chunk);
     } catch (error) {
       this.#fail(ex, mapParseError(error, ex.head !== null, true, this.#peer));
+      return;
+    }
+    if (this.#ex === null && !this.#dead && this.#parser.state !== "idle") {
+      // Bytes after the end of the response, in the same chunk: never reuse.
+      this.#dead = true;
+      this.#conn.destroy();
     }
   }
 
@@ -310,7 +317,13 @@ export class ClientConnection {
 
   #onHead(head: ResponseHead): void {
     const ex = this.#ex;
-    if (ex === null) return;
+    if (ex === null) {
+      // A second response in the same chunk as the first: nothing asked for it.
+      this.#dead = true;
+      this.#parser.pause();
+      queueMicrotask(() => this.#conn.destroy());
+      return;
+    }
     if (head.status < 200 && head.status !== 101) {
       ex.interim = true;
       if (head.status === 100 && ex.held !== null) ex.held();
@@ -320,26 +333,22 @@ export class ClientConnection {
     const headers = headersOf(head.headers);
     this.keepAliveHint = keepAliveTimeout(headers.get("keep-alive"));
     if (head.upgrade) this.#dead = true;
-    let body: ReadableStream<Uint8Array> | null = null;
     if (head.framing !== "none" && !head.upgrade) {
-      body = new ReadableStream<Uint8Array>({
-        start: (controller) => {
-          ex.controller = controller;
-        },
-        pull: () => {
+      ex.channel = new BodyChannel({
+        resume: () => {
           if (this.#ex === ex) this.#setPaused(false);
         },
         cancel: () => {
-          ex.controller = null;
+          ex.channel = null;
           if (this.#ex === ex) this.release();
         },
-      }, { highWaterMark: BODY_HIGH_WATER, size: (chunk) => chunk.byteLength });
+      }, BODY_HIGH_WATER);
     }
     if (!ex.sendDone && (ex.held !== null || head.status >= 400 || !head.keepAlive)) {
       // A final answer to a held body: it is never sent, and the server's framing is unknowable.
       this.#stopSending(ex);
     }
-    ex.resolve(new ExchangeResponse(ex, head, headers, body));
+    ex.resolve(new ExchangeResponse(ex, head, headers, ex.channel));
   }
 
   #onBody(chunk: Uint8Array): void {
@@ -353,10 +362,9 @@ export class ClientConnection {
       }
       return;
     }
-    const controller = ex.controller;
-    if (controller === null) return;
-    controller.enqueue(chunk);
-    if ((controller.desiredSize ?? 0) <= 0) this.#setPaused(true);
+    const channel = ex.channel;
+    if (channel === null) return;
+    if (!channel.push(chunk)) this.#setPaused(true);
   }
 
   #onComplete(trailers: string[] | null): void {
@@ -371,8 +379,8 @@ export class ClientConnection {
     this.#ex = null;
     this.lastUsed = Date.now();
     if (ex.onAbort !== null) ex.signal!.removeEventListener("abort", ex.onAbort);
-    if (ex.controller !== null && !ex.discarding) ex.controller.close();
-    ex.controller = null;
+    if (ex.channel !== null && !ex.discarding) ex.channel.close();
+    ex.channel = null;
     if (!ex.sendDone) this.#stopSending(ex);
     settleTrailers(ex, trailers);
     const reusable = head.keepAlive && !ex.requestClose && !ex.stopSending && !head.upgrade &&
@@ -406,13 +414,9 @@ export class ClientConnection {
     if (ex.onTrailers !== null) settleTrailers(ex, null);
     if (ex.head === null) {
       ex.reject(error);
-    } else if (ex.controller !== null) {
-      try {
-        ex.controller.error(error);
-      } catch {
-        // Already closed or errored.
-      }
-      ex.controller = null;
+    } else if (ex.channel !== null) {
+      ex.channel.error(error);
+      ex.channel = null;
     }
     this.#conn.destroy();
   }
@@ -420,13 +424,9 @@ export class ClientConnection {
   /** Stops reading the body for the consumer: the rest is dropped, the exchange may still finish cleanly. */
   #discard(ex: Exchange, reason: Error): void {
     ex.discarding = true;
-    if (ex.controller !== null) {
-      try {
-        ex.controller.error(reason);
-      } catch {
-        // Already closed.
-      }
-      ex.controller = null;
+    if (ex.channel !== null) {
+      ex.channel.error(reason);
+      ex.channel = null;
     }
     this.#setPaused(false);
   }

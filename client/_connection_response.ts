@@ -7,6 +7,7 @@
 
 import type { ResponseHead } from "../http1/mod.ts";
 import type { ConnectionResponse, Exchange } from "./_connection_types.ts";
+import type { BodyChannel } from "./_body_channel.ts";
 
 /**
  * Header fields from the parser's flat `[name, value, …]` pairs.
@@ -46,8 +47,8 @@ export class ExchangeResponse implements ConnectionResponse {
   readonly statusText: string;
   /** The header fields. */
   readonly headers: Headers;
-  /** The body, or `null` when the response has none. */
-  readonly body: ReadableStream<Uint8Array> | null;
+  /** The body's chunks (the stream is made over it on first use of `body`). */
+  readonly channel: BodyChannel | null;
   /** `"1.1"` or `"1.0"`. */
   readonly httpVersion: "1.0" | "1.1";
   readonly #ex: Exchange;
@@ -59,20 +60,25 @@ export class ExchangeResponse implements ConnectionResponse {
    * @param ex The exchange it answers.
    * @param head The parsed head.
    * @param headers Its fields.
-   * @param body Its body stream, or `null`.
+   * @param channel Its body's chunks, or `null` when it has none.
    */
   constructor(
     ex: Exchange,
     head: ResponseHead,
     headers: Headers,
-    body: ReadableStream<Uint8Array> | null,
+    channel: BodyChannel | null,
   ) {
     this.status = head.status;
     this.statusText = head.reason;
     this.headers = headers;
-    this.body = body;
+    this.channel = channel;
     this.httpVersion = head.versionMinor === 0 ? "1.0" : "1.1";
     this.#ex = ex;
+  }
+
+  /** The body as a stream (made on first use), or `null` when there is none. */
+  get body(): ReadableStream<Uint8Array> | null {
+    return this.channel === null ? null : this.channel.stream();
   }
 
   /** The trailer fields once the body ended (empty when none, or when the body failed). */

@@ -7,6 +7,7 @@
 
 import type { ResponseHead } from "../http1/mod.ts";
 import type { ClientConnection } from "./_connection.ts";
+import type { BodyChannel } from "./_body_channel.ts";
 import type { RequestBody } from "./_connection_request.ts";
 
 /**
@@ -92,7 +93,7 @@ export interface ConnectionResponse {
   /** The header fields. */
   headers: Headers;
   /** The body, or `null` when the response has none (HEAD, 204, 304, …). */
-  body: ReadableStream<Uint8Array> | null;
+  readonly body: ReadableStream<Uint8Array> | null;
   /** `"1.1"` or `"1.0"`. */
   httpVersion: "1.0" | "1.1";
   /**
@@ -121,7 +122,8 @@ export interface Exchange {
   reject: (error: unknown) => void;
   head: ResponseHead | null;
   interim: boolean;
-  controller: ReadableStreamDefaultController<Uint8Array> | null;
+  /** Where the body's chunks go, while the consumer wants them. */
+  channel: BodyChannel | null;
   /** The body consumer went away (`cancel()` or `release()`): bytes are dropped. */
   discarding: boolean;
   discarded: number;

@@ -21,7 +21,6 @@ import { ConnectionSlots, type Slot } from "./_slots.ts";
 import {
   type ConnectorTlsOptions,
   mayRetry,
-  type Target,
   targetOf,
   tlsFingerprint,
 } from "./_pool_connect.ts";

@@ -6,10 +6,12 @@
  * platform's `Request`, `Response`, `Headers` and `ReadableStream`.
  *
  * This entry point re-exports each finished part: the sans-I/O HTTP/1.1
- * codec (also at `@sluice/http/http1`), the server — raw engine, lifecycle,
- * `runApp` — (also at `@sluice/http/server`; runtime bindings at
- * `@sluice/http/adapters/node`, `/deno`, `/bun`), and {@linkcode SluiceError},
- * the base class of every error Sluice throws on purpose.
+ * codec (also at `@sluice/http/http1`), the server and its framework — raw
+ * engine, lifecycle, `runApp`, `Application` — (also at
+ * `@sluice/http/server`; runtime bindings at `@sluice/http/adapters/node`,
+ * `/deno`, `/bun`), the HTTP client — `ClientSession` — (also at
+ * `@sluice/http/client`), and {@linkcode SluiceError}, the base class of
+ * every error Sluice throws on purpose.
  *
  * @example Every Sluice error has a stable code
  * ```ts
@@ -26,4 +28,5 @@
 
 export * from "./http1/mod.ts";
 export * from "./server/mod.ts";
+export * from "./client/mod.ts";
 export { SluiceError } from "./util/errors.ts";

@@ -1,21 +1,77 @@
 /**
- * The HTTP client (`@sluice/http/client`), being built: what exists so far
- * are the pieces `ClientSession` will use — the cookie jar (RFC 6265bis),
- * the typed errors, per-phase timeouts, Basic and Digest authentication,
- * and proxy settings from the environment.
+ * The HTTP client (`@sluice/http/client`): {@linkcode ClientSession} with
+ * its connection pool ({@linkcode Connector}), cookie jar (RFC 6265bis),
+ * per-phase timeouts, redirects, decompression, Basic and Digest
+ * authentication, proxies, client middlewares and tracing hooks.
  *
  * @example
- * ```ts
- * import { CookieJar } from "@sluice/http/client";
- * import assert from "node:assert/strict";
+ * ```ts ignore
+ * import { ClientSession } from "@sluice/http/client";
  *
- * const jar = new CookieJar();
- * jar.update(["sid=abc; Path=/; HttpOnly"], "https://example.com/login");
- * assert.equal(jar.header("https://example.com/account"), "sid=abc");
+ * await using session = new ClientSession({ baseUrl: "https://api.example.com/" });
+ * await using res = await session.get("users/1", { timeout: { total: 5_000 } });
+ * console.log(res.status, await res.json());
  * ```
  *
  * @module
  */
+
+export { ClientSession } from "./session.ts";
+export type {
+  AutoDecompressOptions,
+  ClientRequestOptions,
+  ClientSessionOptions,
+  RequestCoding,
+} from "./_session_types.ts";
+export type { QueryParams, RequestData } from "./_session_body.ts";
+export type { Progress } from "./_session_send.ts";
+export { ClientResponse, type ClientResponseInit } from "./response.ts";
+export type {
+  ClientConnection,
+  ClientConnectionOptions,
+  ConnectionRequest,
+  ConnectionResponse,
+} from "./_connection.ts";
+export type { RequestBody } from "./_connection_request.ts";
+export {
+  type ClientHandler,
+  type ClientMiddleware,
+  ClientRequest,
+  type ClientRequestBody,
+  type ClientRequestInit,
+  composeClientMiddlewares,
+} from "./middleware.ts";
+export {
+  digestAuth,
+  isRetriableError,
+  parseRetryAfter,
+  retry,
+  type RetryBackoff,
+  type RetryInfo,
+  type RetryOptions,
+} from "./middlewares/mod.ts";
+export {
+  type TraceChunkParams,
+  TraceConfig,
+  type TraceConnectionParams,
+  type TraceDnsParams,
+  type TraceEventBase,
+  type TraceExceptionParams,
+  type TraceHandler,
+  type TraceRequestParams,
+  type TraceResponseParams,
+} from "./trace.ts";
+export {
+  Connector,
+  type ConnectorOptions,
+  type ConnectorStats,
+  type ConnectorTlsOptions,
+  type PoolObserver,
+  type PoolRequest,
+  type PoolRequestOptions,
+  type PoolResponse,
+  type PoolTimer,
+} from "./pool.ts";
 
 export { CookieJar, DummyCookieJar } from "./cookie_jar.ts";
 export type {

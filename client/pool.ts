@@ -18,12 +18,7 @@ import {
   type ConnectionResponse,
 } from "./_connection.ts";
 import { ConnectionSlots, type Slot } from "./_slots.ts";
-import {
-  type ConnectorTlsOptions,
-  mayRetry,
-  targetOf,
-  tlsFingerprint,
-} from "./_pool_connect.ts";
+import { type ConnectorTlsOptions, mayRetry, targetOf, tlsFingerprint } from "./_pool_connect.ts";
 import { Dialer, type DialTarget, notify } from "./_pool_dial.ts";
 import { proxyHeaders, proxyKey, proxyTarget } from "./_proxy.ts";
 import type { ProxyInfo } from "./proxy_env.ts";

@@ -12,6 +12,11 @@ import { parseSetCookie } from "./_cookie_parse.ts";
 import { type LeakState, pending, watch } from "./_response_leak.ts";
 import { ResponseStatusError } from "./errors.ts";
 import { concatBytes } from "../util/bytes.ts";
+import type { BodyChannel } from "./_body_channel.ts";
+import { ExchangeResponse } from "./_connection_response.ts";
+
+/** How long `release()` lets a small remainder drain before closing the connection (ms). */
+const RELEASE_DRAIN_TIMEOUT = 500;
 
 /**
  * What a {@linkcode ClientResponse} is made from: a response head from the
@@ -88,9 +93,13 @@ export class ClientResponse {
   #history: readonly ClientResponse[];
   #redirected: boolean;
   #leak: LeakState;
+  /** The connection's body chunks (the fast path), or `null`. */
+  #channel: BodyChannel | null;
+  /** The body as a stream, when it does not come straight from a connection (decoded, cloned). */
   #raw: ReadableStream<Uint8Array> | null;
+  /** What the body is read through, once reading started. */
+  #reader: ChunkReader | null = null;
   #exposed: ReadableStream<Uint8Array<ArrayBuffer>> | null = null;
-  #inner: ReadableStreamDefaultReader<Uint8Array> | null = null;
   #disturbed = false;
   #cookies: Map<string, string> | null = null;
   #released: Promise<void> | null = null;
@@ -110,14 +119,18 @@ export class ClientResponse {
    * @param init The response head, connection, request and redirect chain.
    */
   constructor(init: ClientResponseInit) {
-    this.#head = init.response;
-    this.#raw = init.response.body;
+    const head = init.response;
+    this.#head = head;
+    // A body straight from a connection is read through its channel, without a stream.
+    this.#channel = head instanceof ExchangeResponse ? head.channel : null;
+    this.#raw = head instanceof ExchangeResponse ? null : head.body;
+    const hasBody = this.#channel !== null || this.#raw !== null;
     this.#url = String(init.url);
     this.#method = init.method;
     this.#history = Object.freeze([...(init.history ?? [])]);
     this.#redirected = init.redirected ?? this.#history.length > 0;
     this.#onDone = init.onDone ?? null;
-    if (this.#raw === null) this.#done();
+    if (!hasBody) this.#done();
     const connection = init.connection;
     this.#leak = {
       connection,
@@ -127,7 +140,8 @@ export class ClientResponse {
       live: 0,
       released: false,
     };
-    if (this.#raw !== null) watch(this, this.#leak);
+    // A body already received whole holds no connection: nothing to watch for.
+    if (hasBody && !(this.#channel?.complete ?? false)) watch(this, this.#leak);
   }
 
   /** The status code. */
@@ -185,25 +199,21 @@ export class ClientResponse {
    * Reading it to the end returns the connection to the pool.
    */
   get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
-    const raw = this.#raw;
-    if (raw === null) return null;
-    if (this.#exposed === null) {
-      // A pass-through that marks the body used on the first read, as `Response` does.
-      this.#exposed = new ReadableStream<Uint8Array<ArrayBuffer>>({
-        pull: async (controller) => {
-          this.#disturbed = true;
-          this.#inner ??= raw.getReader();
-          const { done, value } = await this.#read(this.#inner);
-          if (done) controller.close();
-          else controller.enqueue(value as Uint8Array<ArrayBuffer>);
-        },
-        cancel: (reason) => {
-          this.#disturbed = true;
-          this.#done();
-          return this.#inner !== null ? this.#inner.cancel(reason) : raw.cancel(reason);
-        },
-      }, { highWaterMark: 0 });
-    }
+    if (this.#channel === null && this.#raw === null) return null;
+    // A stream that marks the body used on the first read, as `Response` does.
+    this.#exposed ??= new ReadableStream<Uint8Array<ArrayBuffer>>({
+      pull: async (controller) => {
+        this.#disturbed = true;
+        const { done, value } = await this.#read(this.#source());
+        if (done) controller.close();
+        else controller.enqueue(value as Uint8Array<ArrayBuffer>);
+      },
+      cancel: async (reason) => {
+        this.#disturbed = true;
+        this.#done();
+        await this.#source().cancel(reason);
+      },
+    }, { highWaterMark: 0 });
     return this.#exposed;
   }
 
@@ -261,7 +271,15 @@ export class ClientResponse {
   async bytes(): Promise<Uint8Array<ArrayBuffer>> {
     const reader = this.#take();
     if (reader === null) return new Uint8Array(0);
-    const chunks: Uint8Array[] = [];
+    let chunks: Uint8Array[] | null = reader === this.#channel ? this.#channel.takeAll() : null;
+    if (chunks !== null) {
+      // Received whole already: no reads, no promises per chunk.
+      this.#done();
+      let total = 0;
+      for (const chunk of chunks) total += chunk.byteLength;
+      return joined(chunks, total);
+    }
+    chunks = [];
     let size = 0;
     for (;;) {
       const { done, value } = await this.#read(reader);
@@ -269,11 +287,7 @@ export class ClientResponse {
       chunks.push(value);
       size += value.byteLength;
     }
-    if (chunks.length === 1 && chunks[0].byteOffset === 0 && chunks[0].buffer.byteLength === size) {
-      return chunks[0] as Uint8Array<ArrayBuffer>;
-    }
-    if (chunks.length === 1) return chunks[0].slice() as Uint8Array<ArrayBuffer>; // a view of a larger buffer
-    return concatBytes(chunks, size) as Uint8Array<ArrayBuffer>;
+    return joined(chunks, size);
   }
 
   /**
@@ -357,7 +371,7 @@ export class ClientResponse {
       throw new TypeError("Cannot clone response: body already used");
     }
     if (this.#exposed?.locked) throw new TypeError("Cannot clone response: body is locked");
-    const raw = this.#raw;
+    const hasBody = this.#channel !== null || this.#raw !== null;
     const copy = new ClientResponse({
       response: {
         status: this.#head.status,
@@ -373,24 +387,25 @@ export class ClientResponse {
       history: this.#history,
       redirected: this.#redirected,
     });
-    if (raw !== null) {
-      // Tee a pass-through of the connection's stream, so that its end still calls onDone.
-      const reader = this.#inner ?? raw.getReader();
+    if (hasBody) {
+      // Tee a pass-through of the body, so that its end still calls onDone.
+      const reader = this.#source();
       const source = new ReadableStream<Uint8Array>({
         pull: async (controller) => {
           const { done, value } = await this.#read(reader);
           if (done) controller.close();
           else controller.enqueue(value);
         },
-        cancel: (reason) => {
+        cancel: async (reason) => {
           this.#done();
-          return reader.cancel(reason);
+          await reader.cancel(reason);
         },
       }, { highWaterMark: 0 });
       const [mine, theirs] = source.tee();
+      this.#channel = null;
       this.#raw = mine;
       this.#exposed = null;
-      this.#inner = null;
+      this.#reader = null;
       copy.#raw = theirs;
       copy.#leak = this.#leak;
       watch(copy, this.#leak);
@@ -399,8 +414,8 @@ export class ClientResponse {
   }
 
   /**
-   * Gives up the body: up to 64 KiB more are read and dropped to keep the
-   * connection for the pool, else the connection is closed. Idempotent;
+   * Gives up the body: up to 64 KiB more are read and dropped (within
+   * 500 ms) to keep the connection for the pool, else the connection is closed. Idempotent;
    * reading the body afterwards fails.
    *
    * @returns Resolves once the connection is draining, or closed.
@@ -412,9 +427,18 @@ export class ClientResponse {
     const inFlight = pending(leak);
     leak.released = true;
     this.#done();
-    if (inFlight) connection!.release();
-    const raw = this.#raw;
-    if (raw !== null && !raw.locked) raw.cancel().catch(() => {});
+    if (inFlight) {
+      connection!.release();
+      // A remainder being drained: a server that stalls must not hold the connection forever.
+      if (pending(leak)) {
+        setTimeout(() => {
+          if (pending(leak)) connection!.close().catch(() => {});
+        }, RELEASE_DRAIN_TIMEOUT);
+      }
+    }
+    if (this.#channel !== null) this.#channel.cancel();
+    else if (this.#reader !== null) Promise.resolve(this.#reader.cancel()).catch(() => {});
+    else if (this.#raw !== null && !this.#raw.locked) this.#raw.cancel().catch(() => {});
     // Closing (the remainder was too big): wait for the socket to be gone.
     const closing = inFlight && !connection!.isClosed && !connection!.busy &&
       !connection!.reusable;
@@ -432,9 +456,7 @@ export class ClientResponse {
   }
 
   /** Reads a chunk; the end or an error of the body calls `onDone`. */
-  async #read(
-    reader: ReadableStreamDefaultReader<Uint8Array>,
-  ): Promise<ReadableStreamReadResult<Uint8Array>> {
+  async #read(reader: ChunkReader): Promise<ReadableStreamReadResult<Uint8Array>> {
     try {
       const result = await reader.read();
       if (result.done) this.#done();
@@ -452,17 +474,40 @@ export class ClientResponse {
     onDone();
   }
 
+  /** What the body is read through: the channel, or a reader of the stream. */
+  #source(): ChunkReader {
+    return this.#reader ??= this.#channel ?? this.#raw!.getReader();
+  }
+
   /** A reader of the whole body, or `null` when there is none; marks the body used. */
-  #take(): ReadableStreamDefaultReader<Uint8Array> | null {
+  #take(): ChunkReader | null {
     this.#check();
-    const source = this.#exposed ?? this.#raw;
-    if (source?.locked) throw new TypeError("Cannot read response body: body is locked");
+    if (this.#exposed?.locked) throw new TypeError("Cannot read response body: body is locked");
     this.#disturbed = true;
-    return source === null ? null : source.getReader();
+    if (this.#channel === null && this.#raw === null) return null;
+    return this.#source();
   }
 
   #check(): void {
     if (this.#released !== null) throw new TypeError("Cannot read response body: released");
     if (this.#disturbed) throw new TypeError("Cannot read response body: already used");
   }
+}
+
+/** What a body is read through: a `BodyChannel` or a stream reader. */
+interface ChunkReader {
+  read(): Promise<ReadableStreamReadResult<Uint8Array>>;
+  cancel(reason?: unknown): unknown;
+}
+
+/** The chunks as one `Uint8Array` that owns its buffer (`.buffer` is exactly the body). */
+function joined(chunks: readonly Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
+  if (chunks.length === 0) return new Uint8Array(0);
+  const first = chunks[0];
+  if (chunks.length === 1) {
+    return (first.byteOffset === 0 && first.buffer.byteLength === size
+      ? first
+      : first.slice()) as Uint8Array<ArrayBuffer>; // a view of a larger buffer is copied
+  }
+  return concatBytes(chunks, size) as Uint8Array<ArrayBuffer>;
 }

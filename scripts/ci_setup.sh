@@ -5,7 +5,8 @@ set -euo pipefail
 
 packages=(
   curl # HTTP checks against the running servers
-  nginx-light # tests/server/nginx_test.ts: Sluice behind a reverse proxy
+  nginx-light # tests/server/nginx_test.ts: Sluice behind a reverse proxy; tests/client/peers_external_test.ts
+  python3-aiohttp # tests/client/peers_external_test.ts: an aiohttp server for /usr/bin/python3
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -1,0 +1,122 @@
+/**
+ * Following redirects: which responses are followed, and the next hop's
+ * method, body and fields (as browsers and the Fetch standard do).
+ *
+ * @module
+ */
+
+import { ClientError, InvalidUrlError } from "./errors.ts";
+import { ClientRequest } from "./middleware.ts";
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/** Fields that describe the body: dropped when a redirect turns the request into a GET. */
+const BODY_FIELDS = [
+  "content-type",
+  "content-length",
+  "content-encoding",
+  "content-language",
+  "content-location",
+  "transfer-encoding",
+  "expect",
+];
+
+/** Fields that carry the old origin's credentials: dropped across origins. */
+const CREDENTIAL_FIELDS = ["authorization", "cookie", "proxy-authorization"];
+
+/**
+ * The `Location` of a response the client follows, or `null` when it is
+ * not a redirect (or has no `Location`).
+ *
+ * @param status The response status.
+ * @param headers The response fields.
+ * @returns The raw `Location` value or `null`.
+ */
+export function redirectLocation(status: number, headers: Headers): string | null {
+  if (!REDIRECT_STATUSES.has(status)) return null;
+  return headers.get("location");
+}
+
+/**
+ * Whether two URLs have the same origin (scheme, host, port).
+ *
+ * @param a One URL.
+ * @param b The other.
+ * @returns `true` when they share an origin.
+ */
+export function sameOrigin(a: URL, b: URL): boolean {
+  return a.protocol === b.protocol && a.host === b.host;
+}
+
+/**
+ * The request of the next hop. 303 becomes GET (HEAD stays HEAD); 301 and
+ * 302 turn POST into GET (what browsers do); 307 and 308 keep the method
+ * and the body, which must be replayable. Credentials (`Authorization`,
+ * `Cookie`, `Proxy-Authorization`) are dropped when the origin changes;
+ * the jar's cookies are added again for the new URL by the session.
+ *
+ * @param req The request that was redirected.
+ * @param status The redirect status.
+ * @param location The `Location` value.
+ * @returns The next request and whether the origin changed.
+ * @throws {InvalidUrlError} for a `Location` that does not parse or is not http(s).
+ * @throws {ClientError} (`SLUICE_ERR_CLIENT_REDIRECT_BODY`) for 307/308 with a stream body already sent.
+ */
+export function redirectRequest(
+  req: ClientRequest,
+  status: number,
+  location: string,
+): { next: ClientRequest; crossOrigin: boolean } {
+  let url: URL;
+  try {
+    url = new URL(location, req.url);
+  } catch (cause) {
+    throw new InvalidUrlError(
+      location,
+      `Cannot follow redirect from ${req.url.href}: Location "${location}" is not a valid URL`,
+      { cause },
+    );
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new InvalidUrlError(
+      url.href,
+      `Cannot follow redirect from ${req.url.href}: Location "${location}" is not http: or https:`,
+    );
+  }
+  if (url.username !== "" || url.password !== "") {
+    url.username = "";
+    url.password = "";
+  }
+  url.hash = "";
+  const headers = new Headers(req.headers);
+  let method = req.method;
+  let body = req.body;
+  const toGet = (status === 303 && method !== "HEAD" && method !== "GET") ||
+    ((status === 301 || status === 302) && method === "POST");
+  if (toGet) {
+    method = "GET";
+    body = null;
+    for (const name of BODY_FIELDS) headers.delete(name);
+  } else if (body !== null && !req.replayable) {
+    throw new ClientError(
+      "SLUICE_ERR_CLIENT_REDIRECT_BODY",
+      `Cannot follow ${status} redirect from ${req.url.href} to ${url.href}: ` +
+        "the request body was a stream and has been sent (give bytes or a Blob to allow resending)",
+    );
+  }
+  const crossOrigin = !sameOrigin(req.url, url);
+  if (crossOrigin) {
+    for (const name of CREDENTIAL_FIELDS) headers.delete(name);
+  } else headers.delete("cookie"); // the session adds the jar's cookies for each hop
+  const next = new ClientRequest({
+    method,
+    url,
+    headers,
+    body,
+    timeout: req.timeout,
+    signal: req.signal,
+    expect100: req.expect100,
+    proxy: req.proxy,
+  });
+  return { next, crossOrigin };
+}

@@ -1,0 +1,226 @@
+/**
+ * The end of the session's middleware chain: one hop sent on a pooled
+ * connection, its response wrapped (decompression, read timeout, download
+ * progress, trace events) into a {@linkcode ClientResponse}.
+ *
+ * @module
+ */
+
+import type { ConnectionResponse } from "./_connection.ts";
+import type { RequestTrace } from "./_trace_run.ts";
+import type { Connector } from "./pool.ts";
+import type { PoolObserver } from "./_pool_types.ts";
+import type { ClientRequest } from "./middleware.ts";
+import { ClientResponse } from "./response.ts";
+import type { PhaseTimer } from "./timeouts.ts";
+import { decodeBody } from "./_decompress.ts";
+
+/**
+ * Progress of an upload or a download.
+ *
+ * @example
+ * ```ts
+ * import type { Progress } from "@sluice/http/client";
+ *
+ * const percent = (p: Progress): number | null => p.total === null ? null : (100 * p.loaded) / p.total;
+ * ```
+ */
+export interface Progress {
+  /** Bytes sent or received so far (as on the wire: before decompression). */
+  loaded: number;
+  /** The body's length when known (`Content-Length` or the request body's size), else `null`. */
+  total: number | null;
+}
+
+/** What one request's hops share. */
+export interface SendContext {
+  connector: Connector;
+  timer: PhaseTimer;
+  trace: RequestTrace | null;
+  observer: PoolObserver | undefined;
+  /** Decode `Content-Encoding` (and the caps), or `null` to hand bodies over as received. */
+  decompress: { maxSize?: number; maxRatio?: number } | null;
+  onUploadProgress: ((progress: Progress) => void) | undefined;
+  onDownloadProgress: ((progress: Progress) => void) | undefined;
+  /** Clears the request's timers. */
+  finish: () => void;
+}
+
+/** Whether a hop's body is done, and whether it is the request's final response. */
+export interface DoneState {
+  done: boolean;
+  final: boolean;
+  /** Clears the request's timers (called once the final response is done). */
+  finish: () => void;
+}
+
+/** The done state of each response {@linkcode sendHop} made. */
+export const doneStates: WeakMap<ClientResponse, DoneState> = new WeakMap();
+
+/**
+ * Sends one hop and resolves at its response head.
+ *
+ * @param req The hop (after the middlewares).
+ * @param ctx The request's timer, trace and options.
+ * @returns The response, body unread.
+ * @throws {TypeError} when the body is a stream that was already sent.
+ */
+export async function sendHop(req: ClientRequest, ctx: SendContext): Promise<ClientResponse> {
+  if (!req.replayable) {
+    throw new TypeError(
+      `Cannot send ${req.method} ${req.url.href}: its body is a stream that was already sent ` +
+        "(give bytes or a Blob to send it again, e.g. from a retry middleware)",
+    );
+  }
+  const { body, contentLength } = wireBody(req);
+  req.markSent();
+  const trace = ctx.trace;
+  const upload = ctx.onUploadProgress;
+  const chunkTrace = trace !== null && trace.has("onRequestChunkSent");
+  const onChunkSent = upload === undefined && !chunkTrace
+    ? undefined
+    : (size: number, total: number) => {
+      upload?.({ loaded: total, total: contentLength ?? bodySize(req) });
+      if (chunkTrace) {
+        trace.fire("onRequestChunkSent", {
+          method: req.method,
+          url: req.url,
+          size,
+          total,
+        });
+      }
+    };
+  const result = await ctx.connector.request(req.url, {
+    method: req.method,
+    headers: [...req.headers],
+    body,
+    contentLength,
+    expect100: req.expect100 === false ? undefined : req.expect100,
+    onChunkSent,
+  }, { signal: ctx.timer.signal, timer: ctx.timer, trace: ctx.observer, proxy: req.proxy });
+  const response = wrapBody(result.response, req, ctx);
+  const state: DoneState = { done: false, final: false, finish: ctx.finish };
+  const settle = (): void => {
+    state.done = true;
+    if (state.final) state.finish();
+  };
+  // The exchange ended on the wire (body received, or failed, even unread): no timer is
+  // needed any more, and none may keep the process alive for a body nobody reads.
+  result.response.trailers?.then(settle, settle);
+  const res = new ClientResponse({
+    response,
+    connection: result.connection,
+    method: req.method,
+    url: req.url,
+    onDone: settle,
+  });
+  doneStates.set(res, state);
+  try {
+    trace?.check();
+    if (trace !== null) {
+      await trace.emit("onRequestHeadersSent", {
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+      });
+    }
+  } catch (error) {
+    await res.release(); // a failing trace callback fails the request, not the pool
+    throw error;
+  }
+  return res;
+}
+
+function bodySize(req: ClientRequest): number | null {
+  const body = req.body;
+  if (body instanceof Uint8Array) return body.length;
+  if (body instanceof Blob) return body.size;
+  return null;
+}
+
+/** The body as the connection takes it: bytes, or a stream with its length when known. */
+function wireBody(
+  req: ClientRequest,
+): { body: Uint8Array | ReadableStream<Uint8Array> | null; contentLength: number | null } {
+  const body = req.body;
+  if (body === null || body instanceof Uint8Array) return { body, contentLength: null };
+  if (body instanceof Blob) {
+    return { body: body.stream() as ReadableStream<Uint8Array>, contentLength: body.size };
+  }
+  return { body, contentLength: null };
+}
+
+/** Wraps the body stream when something must see its chunks; else hands it over as is. */
+function wrapBody(
+  response: ConnectionResponse,
+  req: ClientRequest,
+  ctx: SendContext,
+): ConnectionResponse {
+  const raw = response.body;
+  if (raw === null) return response;
+  const coding = ctx.decompress === null ? null : response.headers.get("content-encoding");
+  const decode = coding !== null && coding !== "" && coding.toLowerCase() !== "identity";
+  const readTimeout = ctx.timer.hasTimeout("sockRead");
+  const download = ctx.onDownloadProgress;
+  const trace = ctx.trace !== null && ctx.trace.has("onResponseChunkReceived") ? ctx.trace : null;
+  if (!decode && !readTimeout && download === undefined && trace === null) return response;
+  let body: ReadableStream<Uint8Array> = raw;
+  if (readTimeout || download !== undefined) {
+    const length = response.headers.get("content-length");
+    const total = length === null ? null : Number(length);
+    body = observe(body, (_size, loaded) => download?.({ loaded, total }), ctx.timer, readTimeout);
+  }
+  if (decode) body = decodeBody(body, coding!, ctx.decompress!).body;
+  if (trace !== null) {
+    body = observe(
+      body,
+      (size, total) => {
+        trace.fire("onResponseChunkReceived", { method: req.method, url: req.url, size, total });
+      },
+      null,
+      false,
+    );
+  }
+  return {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+    httpVersion: response.httpVersion,
+    body,
+    get trailers() {
+      return response.trailers;
+    },
+  };
+}
+
+/** A pass-through that reports each chunk and (optionally) times the wait for it. */
+function observe(
+  source: ReadableStream<Uint8Array>,
+  onChunk: (size: number, total: number) => void,
+  timer: PhaseTimer | null,
+  timed: boolean,
+): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  let total = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (timed) timer!.start("sockRead");
+      let result;
+      try {
+        result = await reader.read();
+      } finally {
+        if (timed) timer!.end("sockRead");
+      }
+      if (result.done) {
+        controller.close();
+        return;
+      }
+      total += result.value.length;
+      onChunk(result.value.length, total);
+      controller.enqueue(result.value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}

@@ -1,0 +1,461 @@
+/**
+ * {@linkcode ClientSession}: the HTTP client, aiohttp's `ClientSession`. It
+ * owns a connection pool, a cookie jar, default fields and timeouts, runs
+ * client middlewares, follows redirects and decodes compressed bodies.
+ *
+ * @module
+ */
+
+import { BasicAuth } from "./auth.ts";
+import { CookieJar } from "./cookie_jar.ts";
+import type { AbstractCookieJar } from "./cookie_jar.ts";
+import { ClientError, TooManyRedirectsError } from "./errors.ts";
+import { type ClientMiddleware, ClientRequest, composeClientMiddlewares } from "./middleware.ts";
+import { Connector } from "./pool.ts";
+import { parseProxyUrl, proxyFromEnv, type ProxyInfo } from "./proxy_env.ts";
+import { type ClientResponse, setRedirectChain } from "./response.ts";
+import { PhaseTimer, type ResolvedTimeouts, resolveTimeouts } from "./timeouts.ts";
+import type { TraceConfig } from "./trace.ts";
+import { buildUrl, encodeBody } from "./_session_body.ts";
+import { redirectLocation, redirectRequest, sameOrigin } from "./_session_redirect.ts";
+import { doneStates, type SendContext, sendHop } from "./_session_send.ts";
+import { RequestTrace } from "./_trace_run.ts";
+import { poolObserver, raiseStatus } from "./_session_util.ts";
+import { acceptEncodingValue } from "./_decompress.ts";
+import { compressRequestBody } from "./_compress_request.ts";
+import { sessionFetch } from "./_session_fetch.ts";
+import type {
+  AutoDecompressOptions,
+  ClientRequestOptions,
+  ClientSessionOptions,
+} from "./_session_types.ts";
+
+export type { AutoDecompressOptions, ClientRequestOptions, ClientSessionOptions };
+
+/**
+ * An HTTP client session: a pool of keep-alive connections with cookies,
+ * default fields, timeouts, middlewares, redirects and decompression.
+ * Create one per application (or per service you call) and close it when
+ * done, with `await session.close()` or `await using`.
+ *
+ * @example GET JSON and POST JSON
+ * ```ts ignore
+ * import { ClientSession } from "@sluice/http/client";
+ *
+ * await using session = new ClientSession({ baseUrl: "https://api.example.com/" });
+ * const user = await (await session.get("users/1", { timeout: { total: 5_000 } })).json();
+ * await using res = await session.post("users", { json: { name: "Ann" } });
+ * console.log(res.status, user);
+ * ```
+ */
+export class ClientSession {
+  readonly #baseUrl: URL | undefined;
+  readonly #headers: Headers;
+  readonly #jar: AbstractCookieJar;
+  readonly #timeout: ResolvedTimeouts;
+  readonly #connector: Connector;
+  readonly #ownsConnector: boolean;
+  readonly #auth: BasicAuth | null;
+  readonly #raiseForStatus: boolean;
+  readonly #middlewares: readonly ClientMiddleware[];
+  readonly #traces: readonly TraceConfig[];
+  readonly #maxRedirects: number;
+  readonly #decompress: AutoDecompressOptions | null;
+  readonly #serialize: (value: unknown) => string;
+  readonly #proxy: ProxyInfo | null;
+  readonly #trustEnv: boolean;
+  #closed = false;
+
+  /**
+   * Creates a session; nothing is connected before the first request.
+   *
+   * @param options Defaults for every request, and the pool.
+   * @throws {InvalidUrlError} for a `baseUrl` or `proxy` that does not parse.
+   * @throws {RangeError} for a negative `maxRedirects` or timeout.
+   */
+  constructor(options: ClientSessionOptions = {}) {
+    if (options.baseUrl !== undefined) {
+      this.#baseUrl = buildUrl(options.baseUrl, undefined, undefined).url;
+    }
+    const decompress = options.autoDecompress ?? true;
+    this.#decompress = decompress === false ? null : decompress === true ? {} : { ...decompress };
+    const headers = new Headers();
+    const userAgent = options.userAgent === undefined ? "sluice" : options.userAgent;
+    if (userAgent !== null) headers.set("user-agent", userAgent);
+    headers.set("accept", "*/*");
+    if (this.#decompress !== null) headers.set("accept-encoding", acceptEncodingValue());
+    for (const [name, value] of new Headers(options.headers)) headers.set(name, value);
+    this.#headers = headers;
+    this.#jar = options.cookieJar ?? new CookieJar();
+    this.#timeout = resolveTimeouts(options.timeout);
+    const connector = options.connector;
+    this.#connector = connector instanceof Connector ? connector : new Connector(connector);
+    this.#ownsConnector = options.connectorOwner ?? !(connector instanceof Connector);
+    this.#auth = options.auth ?? null;
+    this.#raiseForStatus = options.raiseForStatus ?? false;
+    this.#middlewares = [...(options.middlewares ?? [])];
+    this.#traces = [...(options.trace ?? [])];
+    this.#maxRedirects = checkRedirects(options.maxRedirects ?? 10);
+    this.#serialize = options.jsonSerialize ?? JSON.stringify;
+    this.#proxy = proxyInfo(options.proxy, options.proxyAuth);
+    this.#trustEnv = options.trustEnv ?? false;
+  }
+
+  /** The cookie jar. */
+  get cookieJar(): AbstractCookieJar {
+    return this.#jar;
+  }
+
+  /** The connection pool. */
+  get connector(): Connector {
+    return this.#connector;
+  }
+
+  /** Whether {@linkcode ClientSession.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Sends a request and resolves at the final response head (redirects
+   * followed), body unread: read it, or `release()` it (`await using`).
+   *
+   * @param method The method, e.g. `"GET"`.
+   * @param url An absolute URL, or one relative to `baseUrl`.
+   * @param options Query, fields, body, timeouts, signal, redirects, proxy, auth…
+   * @returns The response.
+   * @throws {ClientError} subclasses: connection, TLS, timeout, payload, redirects, status.
+   */
+  async request(
+    method: string,
+    url: string | URL,
+    options: ClientRequestOptions = {},
+  ): Promise<ClientResponse> {
+    if (this.#closed) {
+      throw new ClientError(
+        "SLUICE_ERR_CLIENT_SESSION_CLOSED",
+        `Cannot ${method} ${String(url)}: the session is closed`,
+      );
+    }
+    const timeouts = options.timeout === undefined
+      ? this.#timeout
+      : resolveTimeouts(this.#timeout, options.timeout);
+    const timer = new PhaseTimer(timeouts, { signal: options.signal });
+    const trace = this.#traces.length === 0 ? null : new RequestTrace(this, this.#traces);
+    let first: ClientRequest | null = null;
+    try {
+      first = await this.#firstHop(method, url, options, timeouts, timer.signal);
+      if (trace !== null) {
+        await trace.emit("onRequestStart", {
+          method: first.method,
+          url: first.url,
+          headers: first.headers,
+        });
+      }
+      const ctx: SendContext = {
+        connector: this.#connector,
+        timer,
+        trace,
+        observer: trace === null ? undefined : poolObserver(trace),
+        decompress: (options.autoDecompress ?? this.#decompress !== null)
+          ? (this.#decompress ?? {})
+          : null,
+        onUploadProgress: options.onUploadProgress,
+        onDownloadProgress: options.onDownloadProgress,
+        finish: () => timer.clear(),
+      };
+      const res = await this.#follow(first, options, ctx);
+      if (trace !== null) {
+        await trace.emit("onRequestEnd", {
+          method: first.method,
+          url: new URL(res.url),
+          headers: first.headers,
+          response: res,
+        }).catch(async (error) => {
+          await res.release();
+          throw error;
+        });
+      }
+      const state = doneStates.get(res);
+      if (state === undefined || state.done) timer.clear();
+      else state.final = true;
+      return res;
+    } catch (error) {
+      timer.clear();
+      const reason = timer.signal.aborted ? timer.signal.reason : error;
+      if (trace !== null && first !== null) {
+        await trace.emit("onRequestException", {
+          method: first.method,
+          url: first.url,
+          headers: first.headers,
+          error: reason,
+        }).catch(() => {});
+      }
+      throw reason;
+    }
+  }
+
+  /**
+   * `GET` (see {@linkcode ClientSession.request}).
+   *
+   * @param url The URL.
+   * @param options Request options.
+   * @returns The response.
+   */
+  get(url: string | URL, options?: ClientRequestOptions): Promise<ClientResponse> {
+    return this.request("GET", url, options);
+  }
+
+  /**
+   * `POST` (see {@linkcode ClientSession.request}).
+   *
+   * @param url The URL.
+   * @param options Request options (`json` or `data` for the body).
+   * @returns The response.
+   */
+  post(url: string | URL, options?: ClientRequestOptions): Promise<ClientResponse> {
+    return this.request("POST", url, options);
+  }
+
+  /**
+   * `PUT` (see {@linkcode ClientSession.request}).
+   *
+   * @param url The URL.
+   * @param options Request options.
+   * @returns The response.
+   */
+  put(url: string | URL, options?: ClientRequestOptions): Promise<ClientResponse> {
+    return this.request("PUT", url, options);
+  }
+
+  /**
+   * `PATCH` (see {@linkcode ClientSession.request}).
+   *
+   * @param url The URL.
+   * @param options Request options.
+   * @returns The response.
+   */
+  patch(url: string | URL, options?: ClientRequestOptions): Promise<ClientResponse> {
+    return this.request("PATCH", url, options);
+  }
+
+  /**
+   * `DELETE` (see {@linkcode ClientSession.request}).
+   *
+   * @param url The URL.
+   * @param options Request options.
+   * @returns The response.
+   */
+  delete(url: string | URL, options?: ClientRequestOptions): Promise<ClientResponse> {
+    return this.request("DELETE", url, options);
+  }
+
+  /**
+   * `HEAD` (see {@linkcode ClientSession.request}); redirects are not followed unless asked.
+   *
+   * @param url The URL.
+   * @param options Request options.
+   * @returns The response (no body).
+   */
+  head(url: string | URL, options?: ClientRequestOptions): Promise<ClientResponse> {
+    return this.request("HEAD", url, { allowRedirects: false, ...options });
+  }
+
+  /**
+   * `OPTIONS` (see {@linkcode ClientSession.request}).
+   *
+   * @param url The URL.
+   * @param options Request options.
+   * @returns The response.
+   */
+  options(url: string | URL, options?: ClientRequestOptions): Promise<ClientResponse> {
+    return this.request("OPTIONS", url, options);
+  }
+
+  /**
+   * The standard `fetch` over this session: the same pool, cookies,
+   * timeouts and middlewares. Resolves with a real `Response` (its `url`
+   * and `redirected` set); fails with a `TypeError` whose `cause` is the
+   * client error, or with the signal's reason when aborted.
+   *
+   * @param input A URL or a `Request`.
+   * @param init The usual `RequestInit` (`redirect: "manual"` and `"error"` included).
+   * @returns The response.
+   *
+   * @example Hand the session to a library that takes a fetch function
+   * ```ts ignore
+   * const api = createApiClient({ fetch: session.fetch });
+   * ```
+   */
+  readonly fetch: (input: RequestInfo | URL, init?: RequestInit) => Promise<Response> = (
+    input,
+    init,
+  ) => sessionFetch(this, input, init);
+
+  /**
+   * Closes the session: the pool (when the session owns it) closes its idle
+   * connections now and the others when their responses end; later requests
+   * fail with `SLUICE_ERR_CLIENT_SESSION_CLOSED`. Idempotent.
+   *
+   * @returns Resolves once the idle connections are closed.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#ownsConnector) await this.#connector.close();
+  }
+
+  /** Same as {@linkcode ClientSession.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ---- internals ----
+
+  async #firstHop(
+    method: string,
+    input: string | URL,
+    options: ClientRequestOptions,
+    timeouts: ResolvedTimeouts,
+    signal: AbortSignal,
+  ): Promise<ClientRequest> {
+    const { url, auth: urlAuth } = buildUrl(input, this.#baseUrl, options.params);
+    const headers = new Headers(this.#headers);
+    if (options.headers !== undefined) {
+      for (const [name, value] of new Headers(options.headers)) headers.set(name, value);
+    }
+    let { body, contentType } = await encodeBody(options, this.#serialize);
+    if (contentType !== null && !headers.has("content-type")) {
+      headers.set("content-type", contentType);
+    }
+    if (options.compress !== undefined && body !== null) {
+      const source = body instanceof Blob ? body.stream() as ReadableStream<Uint8Array> : body;
+      body = compressRequestBody(source, options.compress).body;
+      headers.set("content-encoding", options.compress);
+      headers.delete("content-length");
+    }
+    const auth = options.auth !== undefined ? options.auth : (urlAuth ?? this.#auth);
+    if (auth !== null && !headers.has("authorization")) {
+      headers.set("authorization", auth.encode());
+    }
+    let proxy = options.proxy !== undefined
+      ? proxyInfo(options.proxy, options.proxyAuth)
+      : this.#proxy;
+    if (options.proxy === undefined && proxy === null && this.#trustEnv) {
+      proxy = proxyFromEnv(url);
+    }
+    if (proxy !== null && options.proxyAuth !== undefined && options.proxy === undefined) {
+      proxy = { url: proxy.url, auth: options.proxyAuth };
+    }
+    return new ClientRequest({
+      method: checkMethod(method),
+      url,
+      headers,
+      body,
+      timeout: timeouts,
+      signal,
+      expect100: options.expect100,
+      proxy,
+    });
+  }
+
+  async #follow(
+    first: ClientRequest,
+    options: ClientRequestOptions,
+    ctx: SendContext,
+  ): Promise<ClientResponse> {
+    const send = composeClientMiddlewares(this.#middlewares, (req) => sendHop(req, ctx));
+    const allowRedirects = options.allowRedirects ?? true;
+    const maxRedirects = options.maxRedirects === undefined
+      ? this.#maxRedirects
+      : checkRedirects(options.maxRedirects);
+    const userCookie = first.headers.get("cookie");
+    const extraCookies = options.cookies === undefined
+      ? null
+      : Object.entries(options.cookies).map(([name, value]) => `${name}=${value}`).join("; ");
+    const history: ClientResponse[] = [];
+    let req = first;
+    for (;;) {
+      // The caller's cookies (a `Cookie` field, `cookies`) are for the first origin only.
+      const firstOrigin = sameOrigin(first.url, req.url);
+      const cookie = joinCookies(
+        firstOrigin ? userCookie : null,
+        firstOrigin ? extraCookies : null,
+        this.#jar.header(req.url),
+      );
+      if (cookie !== null) req.headers.set("cookie", cookie);
+      else req.headers.delete("cookie");
+      const res = await send(req);
+      const setCookies = res.headers.getSetCookie();
+      if (setCookies.length > 0) this.#jar.update(setCookies, req.url);
+      const location = allowRedirects ? redirectLocation(res.status, res.headers) : null;
+      if (location === null) {
+        if (history.length > 0) setRedirectChain(res, history);
+        if (options.raiseForStatus ?? this.#raiseForStatus) await raiseStatus(res, req);
+        return res;
+      }
+      if (history.length >= maxRedirects) {
+        await res.release();
+        throw new TooManyRedirectsError(maxRedirects, [...history, res] as unknown as Response[]);
+      }
+      let next;
+      try {
+        next = redirectRequest(req, res.status, location).next;
+      } catch (error) {
+        await res.release();
+        throw error;
+      }
+      await res.release();
+      await ctx.trace?.emit("onRequestRedirect", {
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        response: res,
+      });
+      history.push(res);
+      req = next;
+    }
+  }
+}
+
+function joinCookies(...parts: (string | null)[]): string | null {
+  const present = parts.filter((part): part is string => part !== null && part !== "");
+  return present.length === 0 ? null : present.join("; ");
+}
+
+function proxyInfo(
+  proxy: string | URL | null | undefined,
+  auth: BasicAuth | null | undefined,
+): ProxyInfo | null {
+  if (proxy === null || proxy === undefined) return null;
+  const info = parseProxyUrl(proxy);
+  return auth === undefined ? info : { url: info.url, auth };
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function checkMethod(method: string): string {
+  if (typeof method !== "string" || !TOKEN.test(method)) {
+    throw new TypeError(`Cannot send request: invalid method ${JSON.stringify(method)}`);
+  }
+  if (method === "CONNECT" || method === "connect") {
+    throw new TypeError("Cannot send request: CONNECT is not a request method the session sends");
+  }
+  return method.toUpperCase() === method ? method : normalizeMethod(method);
+}
+
+/** Upper-cases the standard methods (as fetch does); others are sent as given. */
+function normalizeMethod(method: string): string {
+  const upper = method.toUpperCase();
+  return ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"].includes(upper)
+    ? upper
+    : method;
+}
+
+function checkRedirects(value: number): number {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new RangeError(
+      `Cannot set maxRedirects: expected a non-negative integer, got ${String(value)}`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,165 @@
+// session.fetch (the standard signature over the session) and the upload
+// and download progress callbacks, against a node:http server.
+
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { ClientSession } from "../../client/session.ts";
+import type { Progress } from "../../client/_session_send.ts";
+import { until, within } from "../adapters/_net.ts";
+
+const sessions: ClientSession[] = [];
+const servers: Server[] = [];
+after(async () => {
+  await Promise.all(sessions.map((s) => within(s.close(), 5000, "session close")));
+  for (const s of servers) s.closeAllConnections();
+  await Promise.all(
+    servers.map((s) => within(new Promise<void>((r) => s.close(() => r())), 5000, "close")),
+  );
+});
+
+function session(options: ConstructorParameters<typeof ClientSession>[0] = {}): ClientSession {
+  const s = new ClientSession(options);
+  sessions.push(s);
+  return s;
+}
+
+async function handler(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const path = new URL(req.url!, "http://x").pathname;
+  if (path === "/moved") {
+    res.writeHead(302, { location: "/final", "content-length": "0" });
+    res.end();
+    return;
+  }
+  if (path === "/hang") return;
+  if (path === "/big") {
+    res.writeHead(200, { "content-length": String(64 * 1024) });
+    res.end(Buffer.alloc(64 * 1024, 97));
+    return;
+  }
+  const body = `${req.method} ${req.url} ${Buffer.concat(chunks).toString("utf8")}`;
+  res.writeHead(200, { "content-length": String(Buffer.byteLength(body)), "x-path": path });
+  res.end(body);
+}
+
+const base = await new Promise<string>((resolve) => {
+  const s = createServer((req, res) => void handler(req, res));
+  servers.push(s);
+  s.listen(0, "127.0.0.1", () => {
+    resolve(`http://127.0.0.1:${(s.address() as { port: number }).port}`);
+  });
+});
+
+describe("session.fetch", () => {
+  test("a URL and RequestInit; a real Response", async () => {
+    const s = session();
+    const res = await within(
+      s.fetch(`${base}/a`, { method: "POST", body: "hi", headers: { "x-a": "1" } }),
+      5000,
+      "fetch",
+    );
+    assert.ok(res instanceof Response);
+    assert.equal(res.status, 200);
+    assert.equal(res.url, `${base}/a`);
+    assert.equal(res.redirected, false);
+    assert.equal(res.headers.get("x-path"), "/a");
+    assert.equal(await res.text(), "POST /a hi");
+    assert.equal(s.connector.stats().inUse, 0);
+  });
+
+  test("a Request with a body", async () => {
+    const s = session();
+    const req = new Request(`${base}/r`, { method: "PUT", body: "from request" });
+    const res = await within(s.fetch(req), 5000, "fetch");
+    assert.equal(await res.text(), "PUT /r from request");
+  });
+
+  test("redirects: follow, manual, error", async () => {
+    const s = session();
+    const followed = await within(s.fetch(`${base}/moved`), 5000, "follow");
+    assert.equal(followed.redirected, true);
+    assert.equal(followed.url, `${base}/final`);
+    assert.equal(await followed.text(), "GET /final ");
+    const manual = await within(s.fetch(`${base}/moved`, { redirect: "manual" }), 5000, "manual");
+    assert.equal(manual.status, 302);
+    assert.equal(manual.headers.get("location"), "/final");
+    await manual.body?.cancel();
+    await assert.rejects(
+      within(s.fetch(`${base}/moved`, { redirect: "error" }), 5000, "e"),
+      TypeError,
+    );
+    assert.equal(s.connector.stats().inUse, 0);
+  });
+
+  test("network failure → TypeError with the client error as cause", async () => {
+    const s = session();
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer();
+      probe.listen(0, "127.0.0.1", () => {
+        const port = (probe.address() as { port: number }).port;
+        probe.close(() => resolve(port));
+      });
+    });
+    const error = await within(s.fetch(`http://127.0.0.1:${closed}/`), 5000, "refused").then(
+      () => assert.fail("no error"),
+      (e) => e,
+    );
+    assert.ok(error instanceof TypeError);
+    assert.match(String((error.cause as { code?: string }).code), /^SLUICE_ERR_CLIENT_/);
+  });
+
+  test("abort rejects with the signal's reason", async () => {
+    const s = session();
+    const controller = new AbortController();
+    const reason = new Error("abandon");
+    const pending = s.fetch(`${base}/hang`, { signal: controller.signal });
+    setTimeout(() => controller.abort(reason), 50);
+    await assert.rejects(within(pending, 5000, "abort"), (e) => e === reason);
+    await until(() => s.connector.stats().inUse === 0, 2000, "inUse 0");
+  });
+});
+
+describe("progress callbacks", () => {
+  test("upload totals for bytes and for a stream", async () => {
+    const s = session();
+    const seen: Progress[] = [];
+    const data = new Uint8Array(10_000).fill(98);
+    await (await within(
+      s.post(`${base}/u`, { data, onUploadProgress: (p) => seen.push(p) }),
+      5000,
+      "bytes",
+    )).text();
+    assert.ok(seen.length > 0);
+    assert.deepEqual(seen.at(-1), { loaded: 10_000, total: 10_000 });
+    seen.length = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new Uint8Array(300));
+        c.enqueue(new Uint8Array(700));
+        c.close();
+      },
+    });
+    await (await within(
+      s.post(`${base}/u`, { data: stream, onUploadProgress: (p) => seen.push(p) }),
+      5000,
+      "stream",
+    )).text();
+    assert.deepEqual(seen.at(-1), { loaded: 1000, total: null });
+  });
+
+  test("download totals with Content-Length", async () => {
+    const s = session();
+    const seen: Progress[] = [];
+    const res = await within(
+      s.get(`${base}/big`, { onDownloadProgress: (p) => seen.push(p) }),
+      5000,
+      "download",
+    );
+    assert.equal((await res.bytes()).length, 64 * 1024);
+    assert.ok(seen.length > 0);
+    assert.deepEqual(seen.at(-1), { loaded: 64 * 1024, total: 64 * 1024 });
+    for (let i = 1; i < seen.length; i++) assert.ok(seen[i].loaded > seen[i - 1].loaded);
+  });
+});

@@ -1,0 +1,195 @@
+// ClientSession through proxies: plain http in absolute form to a forwarding
+// proxy, https through a CONNECT tunnel, proxy credentials, a refused tunnel
+// (407), trustEnv with HTTP_PROXY/NO_PROXY, and pooled reuse through the proxy.
+// The proxy is written here on node:net; the origins are node:http/node:https.
+
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  connect as netConnect,
+  createServer as createNetServer,
+  type Server,
+  type Socket,
+} from "node:net";
+import { createServer as createHttpServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { BasicAuth, ClientConnectionError, ClientSession } from "../../client/mod.ts";
+import { within } from "../adapters/_net.ts";
+import { ca, cert, key } from "../_fixtures/tls_chain.ts";
+
+const servers: Server[] = [];
+const sockets = new Set<Socket>();
+const sessions: ClientSession[] = [];
+
+after(async () => {
+  await Promise.all(sessions.map((s) => s.close()));
+  for (const socket of sockets) socket.destroy();
+  await Promise.all(
+    servers.map((s) => within(new Promise<void>((r) => s.close(() => r())), 5000, "close")),
+  );
+});
+
+function track<T extends Server>(server: T): T {
+  servers.push(server);
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+  });
+  return server;
+}
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return (server.address() as { port: number }).port;
+}
+
+interface ProxyLog {
+  /** First lines of what came in: "CONNECT host:port HTTP/1.1" or "GET http://… HTTP/1.1". */
+  lines: string[];
+  /** The Proxy-Authorization values seen. */
+  auth: (string | null)[];
+  /** Connections accepted. */
+  accepted: number;
+}
+
+/** A proxy: CONNECT tunnels and absolute-form forwarding; 407 unless `credentials` match. */
+async function startProxy(credentials: string | null): Promise<{ port: number; log: ProxyLog }> {
+  const log: ProxyLog = { lines: [], auth: [], accepted: 0 };
+  const server = track(createNetServer((client) => {
+    log.accepted++;
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      client.off("data", onData);
+      const text = head.subarray(0, end).toString("latin1");
+      const [line, ...fields] = text.split("\r\n");
+      const auth = fields.find((f) =>
+        /^proxy-authorization:/i.test(f)
+      )?.replace(/^[^:]+:\s*/, "") ??
+        null;
+      log.lines.push(line);
+      log.auth.push(auth);
+      if (credentials !== null && auth !== `Basic ${btoa(credentials)}`) {
+        client.end("HTTP/1.1 407 Proxy Authentication Required\r\ncontent-length: 0\r\n\r\n");
+        return;
+      }
+      const [method, target] = line.split(" ");
+      const origin = method === "CONNECT" ? new URL(`http://${target}`) : new URL(target);
+      const upstream = netConnect(Number(origin.port), origin.hostname);
+      upstream.on("error", () => client.destroy());
+      client.on("error", () => upstream.destroy());
+      upstream.on("connect", () => {
+        if (method === "CONNECT") client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        else upstream.write(head); // node:http takes absolute-form targets
+        client.pipe(upstream);
+        upstream.pipe(client);
+      });
+    };
+    client.on("data", onData);
+  }));
+  return { port: await listen(server), log };
+}
+
+async function startOrigins(): Promise<{ http: number; https: number; seen: string[] }> {
+  const seen: string[] = [];
+  const handler = (
+    req: { url?: string; headers: Record<string, unknown> },
+    res: { end(body: string): void },
+  ) => {
+    seen.push(`${req.url} proxy-auth=${String(req.headers["proxy-authorization"] ?? "")}`);
+    res.end(`origin saw ${req.url}`);
+  };
+  const http = track(createHttpServer(handler) as unknown as Server);
+  const https = track(createHttpsServer({ cert, key }, handler) as unknown as Server);
+  return { http: await listen(http), https: await listen(https), seen };
+}
+
+function session(options: ConstructorParameters<typeof ClientSession>[0]): ClientSession {
+  const s = new ClientSession(options);
+  sessions.push(s);
+  return s;
+}
+
+describe("ClientSession through a proxy", () => {
+  test("plain http goes in absolute form, reusing the proxy connection", async () => {
+    const { port, log } = await startProxy(null);
+    const origin = await startOrigins();
+    const s = session({ proxy: `http://127.0.0.1:${port}` });
+    for (let i = 0; i < 3; i++) {
+      const res = await s.get(`http://127.0.0.1:${origin.http}/a?i=${i}`);
+      assert.equal(await res.text(), `origin saw http://127.0.0.1:${origin.http}/a?i=${i}`);
+    }
+    assert.deepEqual(log.lines, [`GET http://127.0.0.1:${origin.http}/a?i=0 HTTP/1.1`]);
+    assert.equal(log.accepted, 1);
+  });
+
+  test("https goes through a CONNECT tunnel with TLS to the origin", async () => {
+    const { port, log } = await startProxy("ann:s3cret");
+    const origin = await startOrigins();
+    const s = session({
+      proxy: `http://ann:s3cret@127.0.0.1:${port}`,
+      connector: { tls: { ca } },
+    });
+    const url = `https://localhost:${origin.https}/secure`;
+    assert.equal(await (await s.get(url)).text(), "origin saw /secure");
+    assert.equal(await (await s.get(url)).text(), "origin saw /secure");
+    assert.deepEqual(log.lines, [`CONNECT localhost:${origin.https} HTTP/1.1`]);
+    assert.equal(log.auth[0], `Basic ${btoa("ann:s3cret")}`);
+    // The proxy's credentials never reach the origin.
+    assert.deepEqual(origin.seen, ["/secure proxy-auth=", "/secure proxy-auth="]);
+  });
+
+  test("proxyAuth per request; a refused tunnel is SLUICE_ERR_CLIENT_PROXY", async () => {
+    const { port, log } = await startProxy("u:p");
+    const origin = await startOrigins();
+    const s = session({ connector: { tls: { ca } } });
+    const url = `https://localhost:${origin.https}/x`;
+    await assert.rejects(
+      s.get(url, { proxy: `http://127.0.0.1:${port}` }),
+      (error: unknown) => {
+        assert.ok(error instanceof ClientConnectionError);
+        assert.equal(error.code, "SLUICE_ERR_CLIENT_PROXY");
+        assert.equal((error.cause as { status?: number }).status, 407);
+        return true;
+      },
+    );
+    const res = await s.get(url, {
+      proxy: `http://127.0.0.1:${port}`,
+      proxyAuth: new BasicAuth("u", "p"),
+    });
+    assert.equal(await res.text(), "origin saw /x");
+    assert.equal(log.auth.at(-1), `Basic ${btoa("u:p")}`);
+    assert.equal(s.connector.stats().inUse, 0);
+  });
+
+  test("trustEnv reads HTTP_PROXY and honours NO_PROXY; proxy: null opts out", async () => {
+    const { port, log } = await startProxy(null);
+    const origin = await startOrigins();
+    const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process!
+      .env;
+    const saved = { HTTP_PROXY: env.HTTP_PROXY, NO_PROXY: env.NO_PROXY, no_proxy: env.no_proxy };
+    env.HTTP_PROXY = `http://127.0.0.1:${port}`;
+    env.NO_PROXY = "localhost";
+    delete env.no_proxy;
+    try {
+      const s = session({ trustEnv: true });
+      await (await s.get(`http://127.0.0.1:${origin.http}/via`)).text();
+      await (await s.get(`http://localhost:${origin.http}/direct`)).text();
+      await (await s.get(`http://127.0.0.1:${origin.http}/optout`, { proxy: null })).text();
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete env[name];
+        else env[name] = value;
+      }
+    }
+    assert.deepEqual(log.lines, [`GET http://127.0.0.1:${origin.http}/via HTTP/1.1`]);
+    assert.deepEqual(origin.seen.map((line) => line.split(" ")[0]), [
+      `http://127.0.0.1:${origin.http}/via`,
+      "/direct",
+      "/optout",
+    ]);
+  });
+});

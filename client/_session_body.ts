@@ -110,7 +110,7 @@ export function buildUrl(
     url.password = "";
   }
   if (params !== undefined) appendParams(url, params);
-  url.hash = "";
+  if (url.hash !== "") url.hash = "";
   return { url, auth };
 }
 
@@ -159,10 +159,10 @@ function paramValue(name: string, value: unknown): string {
  * @returns The body and the content type it implies.
  * @throws {TypeError} when both are given or `data` has an unsupported type.
  */
-export async function encodeBody(
+export function encodeBody(
   options: { json?: unknown; data?: RequestData | null },
   serialize: (value: unknown) => string,
-): Promise<EncodedBody> {
+): EncodedBody | Promise<EncodedBody> {
   const hasJson = options.json !== undefined;
   const data = options.data;
   if (hasJson && data != null) {
@@ -199,7 +199,7 @@ export async function encodeBody(
     // The platform's multipart encoder; kept as a Blob so redirects and retries can resend it.
     const encoded = new Response(data);
     const contentType = encoded.headers.get("content-type");
-    return { body: await encoded.blob(), contentType };
+    return encoded.blob().then((body) => ({ body, contentType }));
   }
   if (typeof (data as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === "function") {
     return { body: iterableStream(data as AsyncIterable<Uint8Array>), contentType: null };

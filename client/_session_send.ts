@@ -12,6 +12,7 @@ import type { Connector } from "./pool.ts";
 import type { PoolObserver } from "./_pool_types.ts";
 import type { ClientRequest } from "./middleware.ts";
 import { ClientResponse } from "./response.ts";
+import { ExchangeResponse } from "./_connection_response.ts";
 import type { PhaseTimer } from "./timeouts.ts";
 import { decodeBody } from "./_decompress.ts";
 
@@ -92,7 +93,7 @@ export async function sendHop(req: ClientRequest, ctx: SendContext): Promise<Cli
     };
   const result = await ctx.connector.request(req.url, {
     method: req.method,
-    headers: [...req.headers],
+    headers: req.fieldList(),
     body,
     contentLength,
     expect100: req.expect100 === false ? undefined : req.expect100,
@@ -150,21 +151,25 @@ function wireBody(
   return { body, contentLength: null };
 }
 
+/** Whether a response has a body, without making its stream. */
+function hasBody(response: ConnectionResponse): boolean {
+  return response instanceof ExchangeResponse ? response.channel !== null : response.body !== null;
+}
+
 /** Wraps the body stream when something must see its chunks; else hands it over as is. */
 function wrapBody(
   response: ConnectionResponse,
   req: ClientRequest,
   ctx: SendContext,
 ): ConnectionResponse {
-  const raw = response.body;
-  if (raw === null) return response;
+  if (!hasBody(response)) return response;
   const coding = ctx.decompress === null ? null : response.headers.get("content-encoding");
   const decode = coding !== null && coding !== "" && coding.toLowerCase() !== "identity";
   const readTimeout = ctx.timer.hasTimeout("sockRead");
   const download = ctx.onDownloadProgress;
   const trace = ctx.trace !== null && ctx.trace.has("onResponseChunkReceived") ? ctx.trace : null;
   if (!decode && !readTimeout && download === undefined && trace === null) return response;
-  let body: ReadableStream<Uint8Array> = raw;
+  let body: ReadableStream<Uint8Array> = response.body!;
   if (readTimeout || download !== undefined) {
     const length = response.headers.get("content-length");
     const total = length === null ? null : Number(length);

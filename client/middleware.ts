@@ -40,8 +40,8 @@ export interface ClientRequestInit {
   method: string;
   /** The absolute URL, query included. */
   url: URL;
-  /** The header fields (the session's defaults merged in). */
-  headers: Headers;
+  /** The header fields (the session's defaults merged in): `Headers`, or pairs with lower-case names. */
+  headers: Headers | Array<[string, string]>;
   /** The body (default none). */
   body?: ClientRequestBody;
   /** The merged timeouts of this request. */
@@ -73,8 +73,6 @@ export class ClientRequest {
   method: string;
   /** The absolute URL, query included. */
   url: URL;
-  /** The header fields. */
-  headers: Headers;
   /** The body. A stream can be sent once only (see {@linkcode ClientRequest.replayable}). */
   body: ClientRequestBody;
   /** The merged timeouts of this request. */
@@ -86,6 +84,10 @@ export class ClientRequest {
   /** The proxy to send it through, or `null` for a direct connection. */
   proxy: ProxyInfo | null;
   #sent = false;
+  /** The fields as a `Headers`, once somebody asked for one. */
+  #headers: Headers | null;
+  /** The fields as lower-case pairs, until then (no `Headers` is made on the fast path). */
+  #fields: Array<[string, string]> | null;
 
   /**
    * Makes a request (the session does this; middlewares get one).
@@ -95,12 +97,81 @@ export class ClientRequest {
   constructor(init: ClientRequestInit) {
     this.method = init.method;
     this.url = init.url;
-    this.headers = init.headers;
+    const headers = init.headers;
+    this.#headers = headers instanceof Headers ? headers : null;
+    this.#fields = headers instanceof Headers ? null : headers;
     this.body = init.body ?? null;
     this.timeout = init.timeout;
     this.signal = init.signal;
     this.expect100 = init.expect100 ?? false;
     this.proxy = init.proxy ?? null;
+  }
+
+  /** The header fields (change them freely before calling `next`). */
+  get headers(): Headers {
+    if (this.#headers === null) {
+      const headers = new Headers();
+      for (const [name, value] of this.#fields!) headers.append(name, value);
+      this.#headers = headers;
+      this.#fields = null;
+    }
+    return this.#headers;
+  }
+
+  set headers(headers: Headers) {
+    this.#headers = headers;
+    this.#fields = null;
+  }
+
+  /**
+   * A field's value (as `headers.get`, without making a `Headers`).
+   *
+   * @param name The field name.
+   * @returns The value, or `null`.
+   */
+  getField(name: string): string | null {
+    if (this.#headers !== null) return this.#headers.get(name);
+    const lower = name.toLowerCase();
+    for (const [key, value] of this.#fields!) if (key === lower) return value;
+    return null;
+  }
+
+  /**
+   * Sets a field (as `headers.set`, without making a `Headers`).
+   *
+   * @param name The field name.
+   * @param value Its value.
+   */
+  setField(name: string, value: string): void {
+    if (this.#headers !== null) return this.#headers.set(name, value);
+    const lower = name.toLowerCase();
+    const fields = this.#fields!;
+    const at = fields.findIndex(([key]) => key === lower);
+    if (at < 0) fields.push([lower, value]);
+    else {
+      fields[at] = [lower, value];
+      this.#fields = fields.filter(([key], i) => i <= at || key !== lower);
+    }
+  }
+
+  /**
+   * Removes a field (as `headers.delete`, without making a `Headers`).
+   *
+   * @param name The field name.
+   */
+  deleteField(name: string): void {
+    if (this.#headers !== null) return this.#headers.delete(name);
+    const lower = name.toLowerCase();
+    this.#fields = this.#fields!.filter(([key]) => key !== lower);
+  }
+
+  /**
+   * The fields as `[name, value]` pairs, for the wire.
+   *
+   * @returns The pairs (lower-case names).
+   */
+  fieldList(): ReadonlyArray<readonly [string, string]> {
+    return this.#headers === null ? this.#fields! : [...this.#headers];
   }
 
   /**

@@ -18,7 +18,13 @@ import {
   type ConnectionResponse,
 } from "./_connection.ts";
 import { ConnectionSlots, type Slot } from "./_slots.ts";
-import { type ConnectorTlsOptions, mayRetry, targetOf, tlsFingerprint } from "./_pool_connect.ts";
+import {
+  type ConnectorTlsOptions,
+  mayRetry,
+  type Target,
+  targetOf,
+  tlsFingerprint,
+} from "./_pool_connect.ts";
 import { Dialer, type DialTarget, notify } from "./_pool_dial.ts";
 import { proxyHeaders, proxyKey, proxyTarget } from "./_proxy.ts";
 import type { ProxyInfo } from "./proxy_env.ts";
@@ -132,10 +138,7 @@ export class Connector {
    * @returns The key connections are pooled and limited by.
    */
   key(url: URL, tls: ConnectorTlsOptions | undefined = this.#tls): string {
-    const { hostname, port, secure } = targetOf(url);
-    return `${secure ? "https" : "http"}|${hostname}|${port}|${
-      secure ? tlsFingerprint(tls ?? {}) : ""
-    }`;
+    return keyOf(targetOf(url), tls);
   }
 
   /**
@@ -161,8 +164,10 @@ export class Connector {
     if (this.#closed) throw poolClosed();
     const { signal, timer, trace } = options;
     const proxy = options.proxy ?? null;
-    const key = proxy === null ? this.key(url) : `${this.key(url)}|${proxyKey(proxy)}`;
-    const target: DialTarget = { ...targetOf(url), proxy };
+    const { hostname, port, secure } = targetOf(url);
+    const target: DialTarget = { hostname, port, secure, proxy };
+    const direct = keyOf(target, this.#tls);
+    const key = proxy === null ? direct : `${direct}|${proxyKey(proxy)}`;
     const outgoing = this.#outgoing(url, request, signal, proxy);
     this.#settle(key);
     let slot: Slot | null = await this.#acquire(key, signal, timer, trace);
@@ -404,4 +409,12 @@ function poolClosed(): ClientError {
     "SLUICE_ERR_CLIENT_POOL_CLOSED",
     "Cannot acquire a connection: the pool is closed",
   );
+}
+
+/** The pool key of a target: scheme, host, port and (for TLS) the settings. */
+function keyOf(target: Target, tls: ConnectorTlsOptions | undefined): string {
+  const { hostname, port, secure } = target;
+  return `${secure ? "https" : "http"}|${hostname}|${port}|${
+    secure ? tlsFingerprint(tls ?? {}) : ""
+  }`;
 }

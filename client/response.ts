@@ -15,6 +15,11 @@ import { concatBytes } from "../util/bytes.ts";
 import type { BodyChannel } from "./_body_channel.ts";
 import { ExchangeResponse } from "./_connection_response.ts";
 
+/** One decoder for every `text()` (decoding whole buffers keeps no state between calls). */
+const utf8 = new TextDecoder();
+
+const NO_HISTORY: readonly ClientResponse[] = Object.freeze([]);
+
 /** How long `release()` lets a small remainder drain before closing the connection (ms). */
 const RELEASE_DRAIN_TIMEOUT = 500;
 
@@ -127,7 +132,9 @@ export class ClientResponse {
     const hasBody = this.#channel !== null || this.#raw !== null;
     this.#url = String(init.url);
     this.#method = init.method;
-    this.#history = Object.freeze([...(init.history ?? [])]);
+    this.#history = init.history === undefined || init.history.length === 0
+      ? NO_HISTORY
+      : Object.freeze([...init.history]);
     this.#redirected = init.redirected ?? this.#history.length > 0;
     this.#onDone = init.onDone ?? null;
     if (!hasBody) this.#done();
@@ -307,7 +314,7 @@ export class ClientResponse {
    * @throws {TypeError} when the body was already used or released.
    */
   async text(): Promise<string> {
-    return new TextDecoder().decode(await this.bytes());
+    return utf8.decode(await this.bytes());
   }
 
   /**

@@ -16,7 +16,7 @@ import { parseProxyUrl, proxyFromEnv, type ProxyInfo } from "./proxy_env.ts";
 import { type ClientResponse, setRedirectChain } from "./response.ts";
 import { PhaseTimer, type ResolvedTimeouts, resolveTimeouts } from "./timeouts.ts";
 import type { TraceConfig } from "./trace.ts";
-import { buildUrl, encodeBody } from "./_session_body.ts";
+import { buildUrl, encodeBody, type EncodedBody } from "./_session_body.ts";
 import { redirectLocation, redirectRequest, sameOrigin } from "./_session_redirect.ts";
 import { doneStates, type SendContext, sendHop } from "./_session_send.ts";
 import { RequestTrace } from "./_trace_run.ts";
@@ -51,6 +51,8 @@ export type { AutoDecompressOptions, ClientRequestOptions, ClientSessionOptions 
 export class ClientSession {
   readonly #baseUrl: URL | undefined;
   readonly #headers: Headers;
+  /** The default fields as lower-case pairs, copied into each request. */
+  readonly #defaultFields: ReadonlyArray<[string, string]>;
   readonly #jar: AbstractCookieJar;
   readonly #timeout: ResolvedTimeouts;
   readonly #connector: Connector;
@@ -86,6 +88,7 @@ export class ClientSession {
     if (this.#decompress !== null) headers.set("accept-encoding", acceptEncodingValue());
     for (const [name, value] of new Headers(options.headers)) headers.set(name, value);
     this.#headers = headers;
+    this.#defaultFields = [...headers];
     this.#jar = options.cookieJar ?? new CookieJar();
     this.#timeout = resolveTimeouts(options.timeout);
     const connector = options.connector;
@@ -144,7 +147,8 @@ export class ClientSession {
     const trace = this.#traces.length === 0 ? null : new RequestTrace(this, this.#traces);
     let first: ClientRequest | null = null;
     try {
-      first = await this.#firstHop(method, url, options, timeouts, timer.signal);
+      const made = this.#firstHop(method, url, options, timeouts, timer.signal);
+      first = made instanceof Promise ? await made : made;
       if (trace !== null) {
         await trace.emit("onRequestStart", {
           method: first.method,
@@ -311,31 +315,54 @@ export class ClientSession {
 
   // ---- internals ----
 
-  async #firstHop(
+  #firstHop(
     method: string,
     input: string | URL,
     options: ClientRequestOptions,
     timeouts: ResolvedTimeouts,
     signal: AbortSignal,
-  ): Promise<ClientRequest> {
+  ): ClientRequest | Promise<ClientRequest> {
+    const encoded = encodeBody(options, this.#serialize);
+    return encoded instanceof Promise
+      ? encoded.then((body) => this.#makeFirst(method, input, options, timeouts, signal, body))
+      : this.#makeFirst(method, input, options, timeouts, signal, encoded);
+  }
+
+  #makeFirst(
+    method: string,
+    input: string | URL,
+    options: ClientRequestOptions,
+    timeouts: ResolvedTimeouts,
+    signal: AbortSignal,
+    encoded: EncodedBody,
+  ): ClientRequest {
     const { url, auth: urlAuth } = buildUrl(input, this.#baseUrl, options.params);
-    const headers = new Headers(this.#headers);
+    let { body } = encoded;
+    const req = new ClientRequest({
+      method: checkMethod(method),
+      url,
+      headers: this.#defaultFields.slice(),
+      timeout: timeouts,
+      signal,
+      expect100: options.expect100,
+    });
     if (options.headers !== undefined) {
-      for (const [name, value] of new Headers(options.headers)) headers.set(name, value);
+      for (const [name, value] of new Headers(options.headers)) req.setField(name, value);
     }
-    let { body, contentType } = await encodeBody(options, this.#serialize);
-    if (contentType !== null && !headers.has("content-type")) {
-      headers.set("content-type", contentType);
+    const { contentType } = encoded;
+    if (contentType !== null && req.getField("content-type") === null) {
+      req.setField("content-type", contentType);
     }
     if (options.compress !== undefined && body !== null) {
       const source = body instanceof Blob ? body.stream() as ReadableStream<Uint8Array> : body;
       body = compressRequestBody(source, options.compress).body;
-      headers.set("content-encoding", options.compress);
-      headers.delete("content-length");
+      req.setField("content-encoding", options.compress);
+      req.deleteField("content-length");
     }
+    req.body = body;
     const auth = options.auth !== undefined ? options.auth : (urlAuth ?? this.#auth);
-    if (auth !== null && !headers.has("authorization")) {
-      headers.set("authorization", auth.encode());
+    if (auth !== null && req.getField("authorization") === null) {
+      req.setField("authorization", auth.encode());
     }
     let proxy = options.proxy !== undefined
       ? proxyInfo(options.proxy, options.proxyAuth)
@@ -346,16 +373,8 @@ export class ClientSession {
     if (proxy !== null && options.proxyAuth !== undefined && options.proxy === undefined) {
       proxy = { url: proxy.url, auth: options.proxyAuth };
     }
-    return new ClientRequest({
-      method: checkMethod(method),
-      url,
-      headers,
-      body,
-      timeout: timeouts,
-      signal,
-      expect100: options.expect100,
-      proxy,
-    });
+    req.proxy = proxy;
+    return req;
   }
 
   async #follow(
@@ -363,12 +382,15 @@ export class ClientSession {
     options: ClientRequestOptions,
     ctx: SendContext,
   ): Promise<ClientResponse> {
-    const send = composeClientMiddlewares(this.#middlewares, (req) => sendHop(req, ctx));
+    const last = (req: ClientRequest): Promise<ClientResponse> => sendHop(req, ctx);
+    const send = this.#middlewares.length === 0
+      ? last
+      : composeClientMiddlewares(this.#middlewares, last);
     const allowRedirects = options.allowRedirects ?? true;
     const maxRedirects = options.maxRedirects === undefined
       ? this.#maxRedirects
       : checkRedirects(options.maxRedirects);
-    const userCookie = first.headers.get("cookie");
+    const userCookie = first.getField("cookie");
     const extraCookies = options.cookies === undefined
       ? null
       : Object.entries(options.cookies).map(([name, value]) => `${name}=${value}`).join("; ");
@@ -376,14 +398,14 @@ export class ClientSession {
     let req = first;
     for (;;) {
       // The caller's cookies (a `Cookie` field, `cookies`) are for the first origin only.
-      const firstOrigin = sameOrigin(first.url, req.url);
+      const firstOrigin = req === first || sameOrigin(first.url, req.url);
       const cookie = joinCookies(
         firstOrigin ? userCookie : null,
         firstOrigin ? extraCookies : null,
-        this.#jar.header(req.url),
+        this.#jar.size === 0 ? null : this.#jar.header(req.url),
       );
-      if (cookie !== null) req.headers.set("cookie", cookie);
-      else req.headers.delete("cookie");
+      if (cookie !== null) req.setField("cookie", cookie);
+      else if (req !== first || userCookie !== null) req.deleteField("cookie");
       const res = await send(req);
       const setCookies = res.headers.getSetCookie();
       if (setCookies.length > 0) this.#jar.update(setCookies, req.url);
@@ -417,8 +439,9 @@ export class ClientSession {
   }
 }
 
-function joinCookies(...parts: (string | null)[]): string | null {
-  const present = parts.filter((part): part is string => part !== null && part !== "");
+function joinCookies(a: string | null, b: string | null, c: string | null): string | null {
+  if (a === null && b === null && c === null) return null;
+  const present = [a, b, c].filter((part): part is string => part !== null && part !== "");
   return present.length === 0 ? null : present.join("; ");
 }
 
@@ -433,7 +456,10 @@ function proxyInfo(
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+const COMMON_METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]);
+
 function checkMethod(method: string): string {
+  if (COMMON_METHODS.has(method)) return method;
   if (typeof method !== "string" || !TOKEN.test(method)) {
     throw new TypeError(`Cannot send request: invalid method ${JSON.stringify(method)}`);
   }

@@ -6,6 +6,8 @@
  */
 
 import type { PoolObserver } from "./_pool_types.ts";
+import type { BasicAuth } from "./auth.ts";
+import { parseProxyUrl, type ProxyInfo } from "./proxy_env.ts";
 import type { RequestTrace } from "./_trace_run.ts";
 import { ResponseStatusError } from "./errors.ts";
 import type { ClientRequest } from "./middleware.ts";
@@ -81,4 +83,55 @@ async function readCapped(res: ClientResponse): Promise<Uint8Array | null> {
     chunks.push(value);
   }
   return concatBytes(chunks, size);
+}
+
+/** The `Cookie` value from the caller's field, the `cookies` option and the jar. */
+export function joinCookies(a: string | null, b: string | null, c: string | null): string | null {
+  if (a === null && b === null && c === null) return null;
+  const present = [a, b, c].filter((part): part is string => part !== null && part !== "");
+  return present.length === 0 ? null : present.join("; ");
+}
+
+/** A proxy option as `ProxyInfo` (`null`/`undefined`: none), with `auth` over the URL's credentials. */
+export function proxyInfo(
+  proxy: string | URL | null | undefined,
+  auth: BasicAuth | null | undefined,
+): ProxyInfo | null {
+  if (proxy === null || proxy === undefined) return null;
+  const info = parseProxyUrl(proxy);
+  return auth === undefined ? info : { url: info.url, auth };
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+const COMMON_METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]);
+
+/** The method as sent: a token; the standard ones upper-cased; CONNECT refused. */
+export function checkMethod(method: string): string {
+  if (COMMON_METHODS.has(method)) return method;
+  if (typeof method !== "string" || !TOKEN.test(method)) {
+    throw new TypeError(`Cannot send request: invalid method ${JSON.stringify(method)}`);
+  }
+  if (method === "CONNECT" || method === "connect") {
+    throw new TypeError("Cannot send request: CONNECT is not a request method the session sends");
+  }
+  return method.toUpperCase() === method ? method : normalizeMethod(method);
+}
+
+/** Upper-cases the standard methods (as fetch does); others are sent as given. */
+function normalizeMethod(method: string): string {
+  const upper = method.toUpperCase();
+  return ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"].includes(upper)
+    ? upper
+    : method;
+}
+
+/** `maxRedirects` checked: a non-negative integer. */
+export function checkRedirects(value: number): number {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new RangeError(
+      `Cannot set maxRedirects: expected a non-negative integer, got ${String(value)}`,
+    );
+  }
+  return value;
 }

@@ -12,7 +12,7 @@ import type { AbstractCookieJar } from "./cookie_jar.ts";
 import { ClientError, TooManyRedirectsError } from "./errors.ts";
 import { type ClientMiddleware, ClientRequest, composeClientMiddlewares } from "./middleware.ts";
 import { Connector } from "./pool.ts";
-import { parseProxyUrl, proxyFromEnv, type ProxyInfo } from "./proxy_env.ts";
+import { proxyFromEnv, type ProxyInfo } from "./proxy_env.ts";
 import { type ClientResponse, setRedirectChain } from "./response.ts";
 import { PhaseTimer, type ResolvedTimeouts, resolveTimeouts } from "./timeouts.ts";
 import type { TraceConfig } from "./trace.ts";
@@ -20,7 +20,14 @@ import { buildUrl, encodeBody, type EncodedBody } from "./_session_body.ts";
 import { redirectLocation, redirectRequest, sameOrigin } from "./_session_redirect.ts";
 import { doneStates, type SendContext, sendHop } from "./_session_send.ts";
 import { RequestTrace } from "./_trace_run.ts";
-import { poolObserver, raiseStatus } from "./_session_util.ts";
+import {
+  checkMethod,
+  checkRedirects,
+  joinCookies,
+  poolObserver,
+  proxyInfo,
+  raiseStatus,
+} from "./_session_util.ts";
 import { acceptEncodingValue } from "./_decompress.ts";
 import { compressRequestBody } from "./_compress_request.ts";
 import { sessionFetch } from "./_session_fetch.ts";
@@ -437,51 +444,4 @@ export class ClientSession {
       req = next;
     }
   }
-}
-
-function joinCookies(a: string | null, b: string | null, c: string | null): string | null {
-  if (a === null && b === null && c === null) return null;
-  const present = [a, b, c].filter((part): part is string => part !== null && part !== "");
-  return present.length === 0 ? null : present.join("; ");
-}
-
-function proxyInfo(
-  proxy: string | URL | null | undefined,
-  auth: BasicAuth | null | undefined,
-): ProxyInfo | null {
-  if (proxy === null || proxy === undefined) return null;
-  const info = parseProxyUrl(proxy);
-  return auth === undefined ? info : { url: info.url, auth };
-}
-
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-const COMMON_METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]);
-
-function checkMethod(method: string): string {
-  if (COMMON_METHODS.has(method)) return method;
-  if (typeof method !== "string" || !TOKEN.test(method)) {
-    throw new TypeError(`Cannot send request: invalid method ${JSON.stringify(method)}`);
-  }
-  if (method === "CONNECT" || method === "connect") {
-    throw new TypeError("Cannot send request: CONNECT is not a request method the session sends");
-  }
-  return method.toUpperCase() === method ? method : normalizeMethod(method);
-}
-
-/** Upper-cases the standard methods (as fetch does); others are sent as given. */
-function normalizeMethod(method: string): string {
-  const upper = method.toUpperCase();
-  return ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"].includes(upper)
-    ? upper
-    : method;
-}
-
-function checkRedirects(value: number): number {
-  if (!Number.isInteger(value) || value < 0) {
-    throw new RangeError(
-      `Cannot set maxRedirects: expected a non-negative integer, got ${String(value)}`,
-    );
-  }
-  return value;
 }

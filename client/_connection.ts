@@ -18,7 +18,12 @@ import {
   SMALL_CHUNK,
 } from "./_connection_pump.ts";
 import { BodyChannel } from "./_body_channel.ts";
-import { ExchangeResponse, headersOf, settleTrailers } from "./_connection_response.ts";
+import {
+  endExchange,
+  ExchangeResponse,
+  fieldValue,
+  settleTrailers,
+} from "./_connection_response.ts";
 import { keepAliveTimeout, requestHead } from "./_connection_request.ts";
 import type {
   ClientConnectionOptions,
@@ -195,6 +200,7 @@ export class ClientConnection {
       continueTimer: undefined,
       trailers: null,
       onTrailers: null,
+      onEnd: null,
     };
     this.#ex = ex;
     this.requests++;
@@ -330,8 +336,7 @@ export class ClientConnection {
       return;
     }
     ex.head = head;
-    const headers = headersOf(head.headers);
-    this.keepAliveHint = keepAliveTimeout(headers.get("keep-alive"));
+    this.keepAliveHint = keepAliveTimeout(fieldValue(head.headers, "keep-alive"));
     if (head.upgrade) this.#dead = true;
     if (head.framing !== "none" && !head.upgrade) {
       ex.channel = new BodyChannel({
@@ -348,7 +353,7 @@ export class ClientConnection {
       // A final answer to a held body: it is never sent, and the server's framing is unknowable.
       this.#stopSending(ex);
     }
-    ex.resolve(new ExchangeResponse(ex, head, headers, ex.channel));
+    ex.resolve(new ExchangeResponse(ex, head, ex.channel));
   }
 
   #onBody(chunk: Uint8Array): void {
@@ -383,6 +388,7 @@ export class ClientConnection {
     ex.channel = null;
     if (!ex.sendDone) this.#stopSending(ex);
     settleTrailers(ex, trailers);
+    endExchange(ex);
     const reusable = head.keepAlive && !ex.requestClose && !ex.stopSending && !head.upgrade &&
       head.framing !== "close" && !this.#dead && !this.#closed;
     if (!reusable) {
@@ -412,6 +418,7 @@ export class ClientConnection {
     if (ex.onAbort !== null) ex.signal!.removeEventListener("abort", ex.onAbort);
     this.#stopSending(ex, error);
     if (ex.onTrailers !== null) settleTrailers(ex, null);
+    endExchange(ex);
     if (ex.head === null) {
       ex.reject(error);
     } else if (ex.channel !== null) {

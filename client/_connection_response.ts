@@ -8,6 +8,7 @@
 import type { ResponseHead } from "../http1/mod.ts";
 import type { ConnectionResponse, Exchange } from "./_connection_types.ts";
 import type { BodyChannel } from "./_body_channel.ts";
+import { equalsName } from "../http1/_fields.ts";
 
 /**
  * Header fields from the parser's flat `[name, value, …]` pairs.
@@ -31,12 +32,34 @@ export function headersOf(fields: readonly string[] | null): Headers {
 }
 
 /**
+ * A field's value in a parsed head's flat field list (several are joined
+ * with `", "`, as `Headers.get` does).
+ *
+ * @param fields Name, value, name, value, …
+ * @param lower The field name, lower case.
+ * @returns The value, or `null`.
+ *
+ * @example
+ * ```ts ignore
+ * fieldValue(["Keep-Alive", "timeout=5"], "keep-alive"); // "timeout=5"
+ * ```
+ */
+export function fieldValue(fields: readonly string[], lower: string): string | null {
+  let value: string | null = null;
+  for (let i = 0; i < fields.length; i += 2) {
+    if (!equalsName(fields[i], lower)) continue;
+    value = value === null ? fields[i + 1] : `${value}, ${fields[i + 1]}`;
+  }
+  return value;
+}
+
+/**
  * A {@linkcode ConnectionResponse} over its exchange: `trailers` costs
  * nothing until somebody reads it.
  *
  * @example
  * ```ts ignore
- * const res = new ExchangeResponse(ex, head, headersOf(head.headers), null);
+ * const res = new ExchangeResponse(ex, head, null);
  * console.log(res.status, await res.trailers);
  * ```
  */
@@ -45,8 +68,9 @@ export class ExchangeResponse implements ConnectionResponse {
   readonly status: number;
   /** The reason phrase as sent. */
   readonly statusText: string;
-  /** The header fields. */
-  readonly headers: Headers;
+  /** The head's fields as parsed: name, value, name, value, … */
+  readonly fields: readonly string[];
+  #headers: Headers | null = null;
   /** The body's chunks (the stream is made over it on first use of `body`). */
   readonly channel: BodyChannel | null;
   /** `"1.1"` or `"1.0"`. */
@@ -59,26 +83,68 @@ export class ExchangeResponse implements ConnectionResponse {
    *
    * @param ex The exchange it answers.
    * @param head The parsed head.
-   * @param headers Its fields.
    * @param channel Its body's chunks, or `null` when it has none.
    */
   constructor(
     ex: Exchange,
     head: ResponseHead,
-    headers: Headers,
     channel: BodyChannel | null,
   ) {
     this.status = head.status;
     this.statusText = head.reason;
-    this.headers = headers;
+    this.fields = head.headers;
     this.channel = channel;
     this.httpVersion = head.versionMinor === 0 ? "1.0" : "1.1";
     this.#ex = ex;
   }
 
+  /** The header fields (made on first use). */
+  get headers(): Headers {
+    return this.#headers ??= headersOf(this.fields);
+  }
+
+  /**
+   * A field's value without making the `Headers` (several are joined with
+   * `", "`, as `Headers.get` does).
+   *
+   * @param lower The field name, lower case.
+   * @returns The value, or `null`.
+   */
+  field(lower: string): string | null {
+    return fieldValue(this.fields, lower);
+  }
+
+  /**
+   * Every value of a field, e.g. the `Set-Cookie` lines.
+   *
+   * @param lower The field name, lower case.
+   * @returns The values in order.
+   */
+  fieldValues(lower: string): string[] {
+    const fields = this.fields;
+    const values: string[] = [];
+    for (let i = 0; i < fields.length; i += 2) {
+      if (equalsName(fields[i], lower)) values.push(fields[i + 1]);
+    }
+    return values;
+  }
+
   /** The body as a stream (made on first use), or `null` when there is none. */
   get body(): ReadableStream<Uint8Array> | null {
     return this.channel === null ? null : this.channel.stream();
+  }
+
+  /**
+   * Calls `callback` once the exchange has ended on the wire (the body was
+   * received whole, or failed) — at once if it already has. Cheaper than
+   * waiting on `trailers`.
+   *
+   * @param callback What to call.
+   */
+  whenEnded(callback: () => void): void {
+    const ex = this.#ex;
+    if (ex.done) callback();
+    else ex.onEnd = callback;
   }
 
   /** The trailer fields once the body ended (empty when none, or when the body failed). */
@@ -116,4 +182,21 @@ export function settleTrailers(ex: Exchange, trailers: string[] | null): void {
     // Fields the parser accepted but Headers refuses: none in practice.
     onTrailers(new Headers());
   }
+}
+
+/**
+ * Tells the exchange's `whenEnded` callback that it ended.
+ *
+ * @param ex The exchange, now done.
+ *
+ * @example
+ * ```ts ignore
+ * endExchange(ex);
+ * ```
+ */
+export function endExchange(ex: Exchange): void {
+  const onEnd = ex.onEnd;
+  if (onEnd === null) return;
+  ex.onEnd = null;
+  onEnd();
 }

@@ -8,6 +8,7 @@
 import type { ResponseHead } from "../http1/mod.ts";
 import type { ClientConnection } from "./_connection.ts";
 import type { BodyChannel } from "./_body_channel.ts";
+import type { AbortSource } from "./timeouts.ts";
 import type { RequestBody } from "./_connection_request.ts";
 
 /**
@@ -53,7 +54,7 @@ export interface ConnectionRequest {
   /** The exact length of a stream body, or `null` to send it chunked. */
   contentLength?: number | null;
   /** Aborting destroys the connection; the request rejects (or its body errors) with the reason. */
-  signal?: AbortSignal;
+  signal?: AbortSource;
   /**
    * Send `Expect: 100-continue` and hold a non-empty body until the server's
    * `100 Continue` (RFC 9110 §10.1.1): `true` waits at most 1000 ms, a number
@@ -116,7 +117,7 @@ export interface ConnectionResponse {
  */
 export interface Exchange {
   method: string;
-  signal: AbortSignal | undefined;
+  signal: AbortSource | undefined;
   onAbort: (() => void) | null;
   resolve: (response: ConnectionResponse) => void;
   reject: (error: unknown) => void;
@@ -146,4 +147,6 @@ export interface Exchange {
   trailers: string[] | null;
   /** Settles a `trailers` promise somebody asked for before the body ended. */
   onTrailers: ((trailers: Headers) => void) | null;
+  /** Called once when the exchange ends on the wire (complete or failed). */
+  onEnd: (() => void) | null;
 }

@@ -8,6 +8,7 @@ import type { ClientTransport } from "../adapters/connect.ts";
 import type { ClientConnection, ConnectionRequest, ConnectionResponse } from "./_connection.ts";
 import type { ConnectorTlsOptions } from "./_pool_connect.ts";
 import type { ProxyInfo } from "./proxy_env.ts";
+import type { AbortSource } from "./timeouts.ts";
 
 /**
  * Options of a `Connector`.
@@ -78,6 +79,8 @@ export interface PoolTimer {
   start(phase: "poolWait" | "connect" | "headers"): void;
   /** A phase ends. */
   end(phase: "poolWait" | "connect" | "headers"): void;
+  /** Whether a phase has a deadline at all (lets the pool skip the calls when not). */
+  hasTimeout?(phase: "poolWait" | "connect" | "headers"): boolean;
 }
 
 /**
@@ -127,8 +130,8 @@ export interface PoolObserver {
  * ```
  */
 export interface PoolRequestOptions {
-  /** Aborts the wait for a slot, the connect and the exchange. */
-  signal?: AbortSignal;
+  /** Aborts the wait for a slot, the connect and the exchange (an `AbortSignal`, or a `PhaseTimer`). */
+  signal?: AbortSource;
   /** Told when each phase starts and ends. */
   timer?: PoolTimer;
   /** Connection and DNS tracing callbacks. */

@@ -114,7 +114,7 @@ export function redirectRequest(
     headers,
     body,
     timeout: req.timeout,
-    signal: req.signal,
+    signal: req.abortSource,
     expect100: req.expect100,
     proxy: req.proxy,
   });

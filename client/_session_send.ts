@@ -98,7 +98,7 @@ export async function sendHop(req: ClientRequest, ctx: SendContext): Promise<Cli
     contentLength,
     expect100: req.expect100 === false ? undefined : req.expect100,
     onChunkSent,
-  }, { signal: ctx.timer.signal, timer: ctx.timer, trace: ctx.observer, proxy: req.proxy });
+  }, { signal: req.abortSource, timer: ctx.timer, trace: ctx.observer, proxy: req.proxy });
   const response = wrapBody(result.response, req, ctx);
   const state: DoneState = { done: false, final: false, finish: ctx.finish };
   const settle = (): void => {
@@ -107,7 +107,9 @@ export async function sendHop(req: ClientRequest, ctx: SendContext): Promise<Cli
   };
   // The exchange ended on the wire (body received, or failed, even unread): no timer is
   // needed any more, and none may keep the process alive for a body nobody reads.
-  result.response.trailers?.then(settle, settle);
+  const head = result.response;
+  if (head instanceof ExchangeResponse) head.whenEnded(settle);
+  else head.trailers.then(settle, settle);
   const res = new ClientResponse({
     response,
     connection: result.connection,
@@ -163,7 +165,11 @@ function wrapBody(
   ctx: SendContext,
 ): ConnectionResponse {
   if (!hasBody(response)) return response;
-  const coding = ctx.decompress === null ? null : response.headers.get("content-encoding");
+  const coding = ctx.decompress === null
+    ? null
+    : response instanceof ExchangeResponse
+    ? response.field("content-encoding")
+    : response.headers.get("content-encoding");
   const decode = coding !== null && coding !== "" && coding.toLowerCase() !== "identity";
   const readTimeout = ctx.timer.hasTimeout("sockRead");
   const download = ctx.onDownloadProgress;

@@ -18,6 +18,7 @@
  * @module
  */
 
+import type { AbortSource } from "./timeouts.ts";
 import { ClientError } from "./errors.ts";
 
 /** Options of {@linkcode ConnectionSlots}. */
@@ -110,7 +111,7 @@ interface Waiter {
   key: string;
   seq: number;
   start: number;
-  signal: AbortSignal | undefined;
+  signal: AbortSource | undefined;
   onAbort: (() => void) | undefined;
   resolve: (slot: Slot) => void;
   reject: (reason: unknown) => void;
@@ -240,7 +241,7 @@ export class ConnectionSlots {
    * @param signal Aborts the wait (e.g. the `poolWait` timeout).
    * @returns The slot, or a promise of it.
    */
-  acquire(key: string, signal?: AbortSignal): Slot | Promise<Slot> {
+  acquire(key: string, signal?: AbortSource): Slot | Promise<Slot> {
     if (typeof key !== "string") {
       throw new TypeError(`Cannot acquire a connection slot: key must be a string`);
     }
@@ -303,7 +304,7 @@ export class ConnectionSlots {
     return new Slot(key, this.#free);
   }
 
-  #enqueue(key: string, state: KeyState | undefined, signal?: AbortSignal): Promise<Slot> {
+  #enqueue(key: string, state: KeyState | undefined, signal?: AbortSource): Promise<Slot> {
     if (state === undefined) {
       state = { inUse: 0, head: undefined, tail: undefined, waiting: 0 };
       this.#keys.set(key, state);

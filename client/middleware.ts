@@ -9,7 +9,7 @@
 
 import type { ProxyInfo } from "./proxy_env.ts";
 import type { ClientResponse } from "./response.ts";
-import type { ResolvedTimeouts } from "./timeouts.ts";
+import { type AbortSource, type ResolvedTimeouts, toAbortSignal } from "./timeouts.ts";
 
 /**
  * A request body as the session sends it: bytes and `Blob`s can be sent
@@ -46,8 +46,8 @@ export interface ClientRequestInit {
   body?: ClientRequestBody;
   /** The merged timeouts of this request. */
   timeout?: ResolvedTimeouts;
-  /** Aborted by the caller's signal or by a timeout. */
-  signal?: AbortSignal;
+  /** Aborted by the caller's signal or by a timeout (an `AbortSignal`, or the session's `PhaseTimer`). */
+  signal?: AbortSource;
   /** Send `Expect: 100-continue` and wait this long (ms; `true` = 1 s) before the body. */
   expect100?: boolean | number;
   /** The proxy to send it through, or `null` for a direct connection. */
@@ -77,8 +77,8 @@ export class ClientRequest {
   body: ClientRequestBody;
   /** The merged timeouts of this request. */
   readonly timeout: ResolvedTimeouts | undefined;
-  /** Aborted by the caller's signal or a timeout: wait on it in middlewares (e.g. a retry delay). */
-  readonly signal: AbortSignal | undefined;
+  /** What aborts this request (the caller's signal or a timeout); see {@linkcode ClientRequest.signal}. */
+  readonly abortSource: AbortSource | undefined;
   /** Send `Expect: 100-continue` and wait this long (ms; `true` = 1 s) before the body. */
   expect100: boolean | number;
   /** The proxy to send it through, or `null` for a direct connection. */
@@ -102,9 +102,17 @@ export class ClientRequest {
     this.#fields = headers instanceof Headers ? null : headers;
     this.body = init.body ?? null;
     this.timeout = init.timeout;
-    this.signal = init.signal;
+    this.abortSource = init.signal;
     this.expect100 = init.expect100 ?? false;
     this.proxy = init.proxy ?? null;
+  }
+
+  /**
+   * Aborted by the caller's signal or a timeout: wait on it in middlewares
+   * (e.g. a retry delay). Made on first use.
+   */
+  get signal(): AbortSignal | undefined {
+    return toAbortSignal(this.abortSource);
   }
 
   /** The header fields (change them freely before calling `next`). */

@@ -96,6 +96,7 @@ export {
   TooManyRedirectsError,
 } from "./errors.ts";
 export {
+  type AbortSource,
   type ClientTimeout,
   DEFAULT_TIMEOUTS,
   PhaseTimer,
@@ -103,6 +104,7 @@ export {
   type ResolvedTimeouts,
   resolveTimeouts,
   type TimerFunctions,
+  toAbortSignal,
 } from "./timeouts.ts";
 export {
   type AuthChallenge,

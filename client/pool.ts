@@ -30,6 +30,7 @@ import { proxyHeaders, proxyKey, proxyTarget } from "./_proxy.ts";
 import type { ProxyInfo } from "./proxy_env.ts";
 import { IdleConnections } from "./_pool_idle.ts";
 import { ClientError } from "./errors.ts";
+import { type AbortSource, toAbortSignal } from "./timeouts.ts";
 
 import type {
   ConnectorOptions,
@@ -252,7 +253,7 @@ export class Connector {
   #outgoing(
     url: URL,
     request: PoolRequest,
-    signal: AbortSignal | undefined,
+    signal: AbortSource | undefined,
     proxy: ProxyInfo | null,
   ): ConnectionRequest {
     let headers = request.headers.some(([name]) => name.toLowerCase() === "host")
@@ -276,7 +277,7 @@ export class Connector {
   /** A slot of `key`; the wait, if any, is reported to the timer and the observer. */
   #acquire(
     key: string,
-    signal: AbortSignal | undefined,
+    signal: AbortSource | undefined,
     timer: PoolTimer | undefined,
     trace: PoolObserver | undefined,
   ): Slot | Promise<Slot> {
@@ -291,19 +292,18 @@ export class Connector {
   }
 
   /** Sends the request on `connection`, timing the `headers` phase. */
-  async #exchange(
+  #exchange(
     connection: ClientConnection,
     outgoing: ConnectionRequest,
     timer: PoolTimer | undefined,
   ): Promise<ConnectionResponse> {
     const entry = this.#entries.get(connection);
     if (entry !== undefined) entry.sent = true;
-    timer?.start("headers");
-    try {
-      return await connection.request(outgoing);
-    } finally {
-      timer?.end("headers");
+    if (timer === undefined || timer.hasTimeout?.("headers") === false) {
+      return connection.request(outgoing);
     }
+    timer.start("headers");
+    return connection.request(outgoing).finally(() => timer.end("headers"));
   }
 
   /**
@@ -325,7 +325,7 @@ export class Connector {
     target: DialTarget,
     key: string,
     slot: Slot,
-    signal: AbortSignal | undefined,
+    signal: AbortSource | undefined,
     timer: PoolTimer | undefined,
     trace: PoolObserver | undefined,
   ): Promise<ClientConnection> {
@@ -334,7 +334,7 @@ export class Connector {
     timer?.start("connect");
     let conn;
     try {
-      conn = await this.#dialer.dial(target, signal, trace);
+      conn = await this.#dialer.dial(target, toAbortSignal(signal), trace);
     } finally {
       timer?.end("connect");
       notify(trace, "connectionCreateEnd", { key });

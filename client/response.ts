@@ -67,6 +67,17 @@ export interface ClientResponseInit {
 export let setRedirectChain: (response: ClientResponse, history: readonly ClientResponse[]) => void;
 
 /**
+ * The `Set-Cookie` lines of a response, without making its `Headers` when
+ * it came straight from a connection.
+ *
+ * @example
+ * ```ts ignore
+ * jar.update(setCookieLines(res), url);
+ * ```
+ */
+export let setCookieLines: (response: ClientResponse) => string[];
+
+/**
  * A response of the HTTP client. It is `Response`-compatible by shape
  * (`status`, `statusText`, `ok`, `headers`, `url`, `redirected`, `type`,
  * `body`, `bodyUsed`, `json()`, `text()`, `arrayBuffer()`, `bytes()`,
@@ -111,6 +122,12 @@ export class ClientResponse {
   #onDone: (() => void) | null;
 
   static {
+    setCookieLines = (response) => {
+      const head = response.#head;
+      return head instanceof ExchangeResponse
+        ? head.fieldValues("set-cookie")
+        : head.headers.getSetCookie();
+    };
     setRedirectChain = (response, history) => {
       response.#history = Object.freeze([...history]);
       response.#redirected = history.length > 0;

@@ -13,8 +13,13 @@ import { ClientError, TooManyRedirectsError } from "./errors.ts";
 import { type ClientMiddleware, ClientRequest, composeClientMiddlewares } from "./middleware.ts";
 import { Connector } from "./pool.ts";
 import { proxyFromEnv, type ProxyInfo } from "./proxy_env.ts";
-import { type ClientResponse, setRedirectChain } from "./response.ts";
-import { PhaseTimer, type ResolvedTimeouts, resolveTimeouts } from "./timeouts.ts";
+import { type ClientResponse, setCookieLines, setRedirectChain } from "./response.ts";
+import {
+  type AbortSource,
+  PhaseTimer,
+  type ResolvedTimeouts,
+  resolveTimeouts,
+} from "./timeouts.ts";
 import type { TraceConfig } from "./trace.ts";
 import { buildUrl, encodeBody, type EncodedBody } from "./_session_body.ts";
 import { redirectLocation, redirectRequest, sameOrigin } from "./_session_redirect.ts";
@@ -154,7 +159,7 @@ export class ClientSession {
     const trace = this.#traces.length === 0 ? null : new RequestTrace(this, this.#traces);
     let first: ClientRequest | null = null;
     try {
-      const made = this.#firstHop(method, url, options, timeouts, timer.signal);
+      const made = this.#firstHop(method, url, options, timeouts, timer);
       first = made instanceof Promise ? await made : made;
       if (trace !== null) {
         await trace.emit("onRequestStart", {
@@ -193,7 +198,7 @@ export class ClientSession {
       return res;
     } catch (error) {
       timer.clear();
-      const reason = timer.signal.aborted ? timer.signal.reason : error;
+      const reason = timer.aborted ? timer.reason : error;
       if (trace !== null && first !== null) {
         await trace.emit("onRequestException", {
           method: first.method,
@@ -327,7 +332,7 @@ export class ClientSession {
     input: string | URL,
     options: ClientRequestOptions,
     timeouts: ResolvedTimeouts,
-    signal: AbortSignal,
+    signal: AbortSource,
   ): ClientRequest | Promise<ClientRequest> {
     const encoded = encodeBody(options, this.#serialize);
     return encoded instanceof Promise
@@ -340,7 +345,7 @@ export class ClientSession {
     input: string | URL,
     options: ClientRequestOptions,
     timeouts: ResolvedTimeouts,
-    signal: AbortSignal,
+    signal: AbortSource,
     encoded: EncodedBody,
   ): ClientRequest {
     const { url, auth: urlAuth } = buildUrl(input, this.#baseUrl, options.params);
@@ -414,7 +419,7 @@ export class ClientSession {
       if (cookie !== null) req.setField("cookie", cookie);
       else if (req !== first || userCookie !== null) req.deleteField("cookie");
       const res = await send(req);
-      const setCookies = res.headers.getSetCookie();
+      const setCookies = setCookieLines(res);
       if (setCookies.length > 0) this.#jar.update(setCookies, req.url);
       const location = allowRedirects ? redirectLocation(res.status, res.headers) : null;
       if (location === null) {

@@ -7,6 +7,7 @@
  */
 
 import { TimeoutError, type TimeoutPhase } from "./errors.ts";
+import { addDeadline, cancelDeadline, WHEEL_MIN, type WheelEntry } from "./_timer_wheel.ts";
 
 /**
  * Timeouts of a request, in milliseconds, settable per session and per
@@ -155,10 +156,50 @@ export interface PhaseTimerOptions {
   timers?: TimerFunctions;
 }
 
-const GLOBAL_TIMERS: TimerFunctions = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+/**
+ * What the client's internals need of an abort signal: `AbortSignal` has it,
+ * and so has {@linkcode PhaseTimer}, which is used directly so that no
+ * `AbortController` is made per request. `asSignal()` gives a real
+ * `AbortSignal` for APIs that need one.
+ *
+ * @example
+ * ```ts
+ * import type { AbortSource } from "@sluice/http/client";
+ *
+ * const source: AbortSource = AbortSignal.timeout(1_000);
+ * ```
+ */
+export interface AbortSource {
+  /** Whether it aborted. */
+  readonly aborted: boolean;
+  /** Why, once aborted. */
+  readonly reason: unknown;
+  /** Calls `listener` when it aborts. */
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  /** Forgets a listener. */
+  removeEventListener(type: "abort", listener: () => void): void;
+  /** A real `AbortSignal` that aborts with it (absent on an `AbortSignal` itself). */
+  asSignal?(): AbortSignal;
+}
+
+/**
+ * A real `AbortSignal` for an abort source.
+ *
+ * @param source An `AbortSignal` or a {@linkcode PhaseTimer}.
+ * @returns The signal, or `undefined` without a source.
+ * @example
+ * ```ts
+ * import { toAbortSignal } from "@sluice/http/client";
+ * import assert from "node:assert/strict";
+ *
+ * const signal = AbortSignal.abort();
+ * assert.equal(toAbortSignal(signal), signal);
+ * ```
+ */
+export function toAbortSignal(source: AbortSource | undefined): AbortSignal | undefined {
+  if (source === undefined || source instanceof AbortSignal) return source;
+  return source.asSignal?.();
+}
 
 /**
  * The deadlines of one request. The `total` deadline starts at construction;
@@ -183,10 +224,14 @@ const GLOBAL_TIMERS: TimerFunctions = {
  * timer.clear();
  * ```
  */
-export class PhaseTimer {
+export class PhaseTimer implements AbortSource {
   #timeouts: ResolvedTimeouts;
-  #timers: TimerFunctions;
-  #controller = new AbortController();
+  #timers: TimerFunctions | null;
+  /** Made on first use of `signal`. */
+  #controller: AbortController | null = null;
+  #aborted = false;
+  #reason: unknown = undefined;
+  #listeners: Array<() => void> = [];
   #handles = new Map<TimeoutPhase, unknown>();
   #outer: AbortSignal | undefined;
   #onOuterAbort = (): void => this.#abort(this.#outer?.reason);
@@ -199,10 +244,11 @@ export class PhaseTimer {
    */
   constructor(timeouts: ResolvedTimeouts, options: PhaseTimerOptions = {}) {
     this.#timeouts = timeouts;
-    this.#timers = options.timers ?? GLOBAL_TIMERS;
+    this.#timers = options.timers ?? null;
     const outer = options.signal;
     if (outer?.aborted) {
-      this.#controller.abort(outer.reason);
+      this.#aborted = true;
+      this.#reason = outer.reason;
       return;
     }
     if (outer !== undefined) {
@@ -212,9 +258,57 @@ export class PhaseTimer {
     this.start("total");
   }
 
-  /** Aborted with a {@linkcode TimeoutError} or the caller's reason. */
+  /**
+   * Aborted with a {@linkcode TimeoutError} or the caller's reason. Made on
+   * first use: inside the client, the timer itself is the abort source.
+   */
   get signal(): AbortSignal {
+    if (this.#controller === null) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
     return this.#controller.signal;
+  }
+
+  /** Whether a deadline passed or the caller aborted. */
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /** The {@linkcode TimeoutError} or the caller's reason, once aborted. */
+  get reason(): unknown {
+    return this.#reason;
+  }
+
+  /**
+   * Calls `listener` (once) when the timer aborts, as `AbortSignal` does.
+   *
+   * @param _type `"abort"`.
+   * @param listener What to call.
+   */
+  addEventListener(_type: "abort", listener: () => void): void {
+    if (!this.#aborted) this.#listeners.push(listener);
+  }
+
+  /**
+   * Forgets a listener.
+   *
+   * @param _type `"abort"`.
+   * @param listener The listener given to `addEventListener`.
+   */
+  removeEventListener(_type: "abort", listener: () => void): void {
+    const listeners = this.#listeners;
+    const at = listeners.lastIndexOf(listener);
+    if (at >= 0) listeners.splice(at, 1);
+  }
+
+  /**
+   * The timer as a real `AbortSignal` (for APIs that need one).
+   *
+   * @returns {@linkcode PhaseTimer.signal}.
+   */
+  asSignal(): AbortSignal {
+    return this.signal;
   }
 
   /**
@@ -234,18 +328,25 @@ export class PhaseTimer {
 
   /**
    * Starts (or restarts) a phase's deadline. Does nothing once aborted or when
-   * the phase has no timeout.
+   * the phase has no timeout. Deadlines of a second or more share one coarse
+   * interval and fire up to 250 ms late.
    *
    * @param phase The phase to start.
    */
   start(phase: TimeoutPhase): void {
     this.end(phase);
     const ms = this.#timeouts[phase];
-    if (this.#controller.signal.aborted || ms === Infinity) return;
-    const handle = this.#timers.setTimeout(() => {
+    if (this.#aborted || ms === Infinity) return;
+    const fire = (): void => {
       this.#handles.delete(phase);
       this.#abort(new TimeoutError(phase, ms));
-    }, ms);
+    };
+    const timers = this.#timers;
+    const handle = timers !== null
+      ? timers.setTimeout(fire, ms)
+      : ms >= WHEEL_MIN
+      ? addDeadline(ms, fire)
+      : setTimeout(fire, ms);
     this.#handles.set(phase, handle);
   }
 
@@ -255,14 +356,15 @@ export class PhaseTimer {
    * @param phase The phase to end.
    */
   end(phase: TimeoutPhase): void {
-    if (!this.#handles.has(phase)) return;
-    this.#timers.clearTimeout(this.#handles.get(phase));
+    const handle = this.#handles.get(phase);
+    if (handle === undefined) return;
+    this.#cancel(handle);
     this.#handles.delete(phase);
   }
 
   /** Ends every deadline, `total` included, and unlinks the caller's signal. */
   clear(): void {
-    for (const handle of this.#handles.values()) this.#timers.clearTimeout(handle);
+    for (const handle of this.#handles.values()) this.#cancel(handle);
     this.#handles.clear();
     this.#outer?.removeEventListener("abort", this.#onOuterAbort);
     this.#outer = undefined;
@@ -273,8 +375,21 @@ export class PhaseTimer {
     this.clear();
   }
 
+  #cancel(handle: unknown): void {
+    if (this.#timers !== null) this.#timers.clearTimeout(handle);
+    else if (typeof handle === "object" && handle !== null && "due" in handle) {
+      cancelDeadline(handle as WheelEntry);
+    } else clearTimeout(handle as ReturnType<typeof setTimeout>);
+  }
+
   #abort(reason: unknown): void {
+    if (this.#aborted) return;
     this.clear();
-    this.#controller.abort(reason);
+    this.#aborted = true;
+    this.#reason = reason;
+    const listeners = this.#listeners;
+    this.#listeners = [];
+    for (const listener of listeners) listener();
+    this.#controller?.abort(reason);
   }
 }

@@ -11,13 +11,7 @@
  * @module
  */
 
-import {
-  createDecoder,
-  HAS_ZSTD,
-  looksZlibWrapped,
-  pipeZlib,
-  type ZlibCoding,
-} from "../server/_zlib.ts";
+import { decodeChain, HAS_ZSTD, type ZlibCoding } from "../server/_zlib.ts";
 import { concatBytes } from "../util/bytes.ts";
 import { ClientPayloadError } from "./errors.ts";
 
@@ -47,8 +41,6 @@ export interface DecodedBody {
 
 /** At most this many stacked codings are undone (undici's limit, against a CPU-bound stack). */
 const MAX_CODINGS = 5;
-/** Decoded bytes allowed before the ratio cap applies. */
-const RATIO_GRACE = 1024 * 1024;
 /** Source chunks are fed to the decoder in slices of at most this many bytes, bounding the output of one step. */
 const FEED_SLICE = 16 * 1024;
 
@@ -161,43 +153,22 @@ export function decodeBody(
   if (codings.length === 0) return { body, decoded: false, unknown: null };
   codings.reverse();
 
-  let encoded = 0;
-  let decodedBytes = 0;
-  let stream = body;
-  codings.forEach((coding, i) => {
-    const first = i === 0;
-    const last = i === codings.length - 1;
-    // Raw and zlib-wrapped deflate are told apart by the first two bytes.
-    const minFirst = coding === "deflate" ? 2 : 1;
-    stream = pipeZlib(sliced(stream, minFirst), {
-      create: (chunk) => createDecoder(coding, coding === "deflate" && !looksZlibWrapped(chunk)),
-      flushEach: null,
-      onInput: first ? (size) => (encoded += size, null) : undefined,
-      onOutput: last
-        ? (size) => {
-          decodedBytes += size;
-          if (decodedBytes > maxSize) {
-            return new ClientPayloadError(
-              "SLUICE_ERR_CLIENT_PAYLOAD_TOO_LARGE",
-              `Cannot read response body: more than ${maxSize} bytes once decoded`,
-            );
-          }
-          if (decodedBytes > RATIO_GRACE && decodedBytes > encoded * maxRatio) {
-            return new ClientPayloadError(
-              "SLUICE_ERR_CLIENT_PAYLOAD_TOO_LARGE",
-              `Cannot read response body: it decodes to over ${maxRatio}× its size (a zip bomb?)`,
-            );
-          }
-          return null;
-        }
-        : undefined,
-      mapError: (err) =>
-        new ClientPayloadError(
-          "SLUICE_ERR_CLIENT_PAYLOAD_DECOMPRESS",
-          `Cannot read response body: corrupt or truncated ${coding} data (${err.message})`,
-          { cause: err },
-        ),
-    });
+  const stream = decodeChain(body, codings, {
+    maxSize,
+    maxRatio,
+    // Bounded slices; raw and zlib-wrapped deflate are told apart by the first two bytes.
+    input: (source, coding) => sliced(source, coding === "deflate" ? 2 : 1),
+    tooLarge: (detail) =>
+      new ClientPayloadError(
+        "SLUICE_ERR_CLIENT_PAYLOAD_TOO_LARGE",
+        `Cannot read response body: ${detail}`,
+      ),
+    corrupt: (coding, err) =>
+      new ClientPayloadError(
+        "SLUICE_ERR_CLIENT_PAYLOAD_DECOMPRESS",
+        `Cannot read response body: corrupt or truncated ${coding} data (${err.message})`,
+        { cause: err },
+      ),
   });
   const signal = options.signal;
   return { body: signal ? abortable(stream, signal) : stream, decoded: true, unknown: null };

@@ -216,3 +216,62 @@ export function pipeZlib(
     },
   }, { highWaterMark: 0 });
 }
+
+/** Decoded bytes allowed before the ratio cap applies. */
+export const RATIO_GRACE: number = 1024 * 1024;
+
+/** Caps and errors of {@linkcode decodeChain}. */
+export interface DecodeChainOptions {
+  /** Most decoded bytes. */
+  maxSize: number;
+  /** Most decoded bytes per encoded byte, checked past {@linkcode RATIO_GRACE}. */
+  maxRatio: number;
+  /** The error for a cap passed; `detail` says which ("more than N bytes once decoded", …). */
+  tooLarge(detail: string): Error;
+  /** The error for data a decoder refused. */
+  corrupt(coding: ZlibCoding, err: Error): Error;
+  /** Re-chunks each decoder's input (e.g. into bounded slices); default as is. */
+  input?(stream: ReadableStream<Uint8Array>, coding: ZlibCoding): ReadableStream<Uint8Array>;
+}
+
+/**
+ * Undoes content codings, in the order given (the last applied first), as a
+ * pull-driven stream with size and ratio caps against zip bombs. Shared by
+ * the server's request decompression and the client's response decoding.
+ *
+ * @param body The encoded body.
+ * @param codings The codings to undo, in undo order.
+ * @param options Caps and the errors to raise.
+ * @returns The decoded body.
+ */
+export function decodeChain(
+  body: ReadableStream<Uint8Array>,
+  codings: readonly ZlibCoding[],
+  options: DecodeChainOptions,
+): ReadableStream<Uint8Array> {
+  const { maxSize, maxRatio } = options;
+  let encoded = 0;
+  let decoded = 0;
+  let stream = body;
+  codings.forEach((coding, i) => {
+    const first = i === 0;
+    const last = i === codings.length - 1;
+    stream = pipeZlib(options.input ? options.input(stream, coding) : stream, {
+      create: (chunk) => createDecoder(coding, coding === "deflate" && !looksZlibWrapped(chunk)),
+      flushEach: null,
+      onInput: first ? (size) => (encoded += size, null) : undefined,
+      onOutput: last
+        ? (size) => {
+          decoded += size;
+          if (decoded > maxSize) return options.tooLarge(`more than ${maxSize} bytes once decoded`);
+          if (decoded > RATIO_GRACE && decoded > encoded * maxRatio) {
+            return options.tooLarge(`it decodes to over ${maxRatio}× its size (a zip bomb?)`);
+          }
+          return null;
+        }
+        : undefined,
+      mapError: (err) => options.corrupt(coding, err),
+    });
+  });
+  return stream;
+}

@@ -19,11 +19,10 @@ import { HttpUnsupportedMediaType } from "./_http_client_errors.ts";
 import { BodyError } from "./errors.ts";
 import { lightBodyBytes, lightParts, trailersOf, withTrailers } from "./responses.ts";
 import {
-  createDecoder,
   createEncoder,
+  decodeChain,
   defaultFlush,
   HAS_ZSTD,
-  looksZlibWrapped,
   pipeZlib,
   syncFlush,
   type ZlibCoding,
@@ -350,8 +349,6 @@ export interface DecompressOptions {
   maxRatio: number;
 }
 
-const RATIO_GRACE = 1024 * 1024;
-
 /** Splits a `Content-Encoding` value into the codings to undo, last applied first. */
 function codingsToUndo(contentEncoding: string): ZlibCoding[] {
   const list = contentEncoding.split(",").map((c) => c.trim().toLowerCase())
@@ -416,41 +413,16 @@ export function decompressBody(
   if (!(maxRatio > 0)) throw new RangeError(`Cannot decode with maxRatio ${maxRatio}: not > 0`);
   const codings = codingsToUndo(contentEncoding);
   if (codings.length === 0) return body;
-  let encoded = 0;
-  let decoded = 0;
-  let stream = body;
-  codings.forEach((coding, i) => {
-    const first = i === 0;
-    const last = i === codings.length - 1;
-    stream = pipeZlib(stream, {
-      create: (chunk) => createDecoder(coding, coding === "deflate" && !looksZlibWrapped(chunk)),
-      flushEach: null,
-      onInput: first ? (size) => (encoded += size, null) : undefined,
-      onOutput: last
-        ? (size) => {
-          decoded += size;
-          if (decoded > maxSize) {
-            return new BodyError(
-              "SLUICE_ERR_BODY_TOO_LARGE",
-              `Cannot read request body: more than ${maxSize} bytes once decoded`,
-            );
-          }
-          if (decoded > RATIO_GRACE && decoded > encoded * maxRatio) {
-            return new BodyError(
-              "SLUICE_ERR_BODY_TOO_LARGE",
-              `Cannot read request body: it decodes to over ${maxRatio}× its size (a zip bomb?)`,
-            );
-          }
-          return null;
-        }
-        : undefined,
-      mapError: (err) =>
-        new BodyError(
-          "SLUICE_ERR_BODY_ABORTED",
-          `Cannot read request body: corrupt ${coding} data (${err.message})`,
-          { cause: err },
-        ),
-    });
+  return decodeChain(body, codings, {
+    maxSize,
+    maxRatio,
+    tooLarge: (detail) =>
+      new BodyError("SLUICE_ERR_BODY_TOO_LARGE", `Cannot read request body: ${detail}`),
+    corrupt: (coding, err) =>
+      new BodyError(
+        "SLUICE_ERR_BODY_ABORTED",
+        `Cannot read request body: corrupt ${coding} data (${err.message})`,
+        { cause: err },
+      ),
   });
-  return stream;
 }

@@ -28,13 +28,13 @@ const CREDENTIAL_FIELDS = ["authorization", "cookie", "proxy-authorization"];
  * The `Location` of a response the client follows, or `null` when it is
  * not a redirect (or has no `Location`).
  *
- * @param status The response status.
- * @param headers The response fields.
+ * @param response The response (its status, then its fields).
  * @returns The raw `Location` value or `null`.
  */
-export function redirectLocation(status: number, headers: Headers): string | null {
-  if (!REDIRECT_STATUSES.has(status)) return null;
-  return headers.get("location");
+export function redirectLocation(response: { status: number; headers: Headers }): string | null {
+  // The fields only for a redirect: reading `headers` makes them on a connection's response.
+  if (!REDIRECT_STATUSES.has(response.status)) return null;
+  return response.headers.get("location");
 }
 
 /**

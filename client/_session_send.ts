@@ -11,7 +11,7 @@ import type { RequestTrace } from "./_trace_run.ts";
 import type { Connector } from "./pool.ts";
 import type { PoolObserver } from "./_pool_types.ts";
 import type { ClientRequest } from "./middleware.ts";
-import { ClientResponse } from "./response.ts";
+import { ClientResponse, sessionState } from "./response.ts";
 import { ExchangeResponse } from "./_connection_response.ts";
 import type { PhaseTimer } from "./timeouts.ts";
 import { decodeBody } from "./_decompress.ts";
@@ -55,8 +55,10 @@ export interface DoneState {
   finish: () => void;
 }
 
-/** The done state of each response {@linkcode sendHop} made. */
-export const doneStates: WeakMap<ClientResponse, DoneState> = new WeakMap();
+/** The done state of a response {@linkcode sendHop} made, else `undefined`. */
+export function doneStateOf(res: ClientResponse): DoneState | undefined {
+  return sessionState.get(res) as DoneState | undefined;
+}
 
 /**
  * Sends one hop and resolves at its response head.
@@ -117,7 +119,7 @@ export async function sendHop(req: ClientRequest, ctx: SendContext): Promise<Cli
     url: req.url,
     onDone: settle,
   });
-  doneStates.set(res, state);
+  sessionState.set(res, state);
   try {
     trace?.check();
     if (trace !== null) {

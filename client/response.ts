@@ -78,6 +78,23 @@ export let setRedirectChain: (response: ClientResponse, history: readonly Client
 export let setCookieLines: (response: ClientResponse) => string[];
 
 /**
+ * Attaches the sending session's bookkeeping to a response, or reads it back
+ * (`undefined` for a response made elsewhere, e.g. by a middleware). A field
+ * rather than a `WeakMap`: V8's minor GC keeps `WeakMap` values alive, which
+ * promoted every response's state to the old generation.
+ *
+ * @example
+ * ```ts ignore
+ * sessionState.set(res, { done: false });
+ * sessionState.get(res);
+ * ```
+ */
+export let sessionState: {
+  get(response: ClientResponse): object | undefined;
+  set(response: ClientResponse, state: object): void;
+};
+
+/**
  * A response of the HTTP client. It is `Response`-compatible by shape
  * (`status`, `statusText`, `ok`, `headers`, `url`, `redirected`, `type`,
  * `body`, `bodyUsed`, `json()`, `text()`, `arrayBuffer()`, `bytes()`,
@@ -120,6 +137,7 @@ export class ClientResponse {
   #cookies: Map<string, string> | null = null;
   #released: Promise<void> | null = null;
   #onDone: (() => void) | null;
+  #session: object | undefined = undefined;
 
   static {
     setCookieLines = (response) => {
@@ -127,6 +145,12 @@ export class ClientResponse {
       return head instanceof ExchangeResponse
         ? head.fieldValues("set-cookie")
         : head.headers.getSetCookie();
+    };
+    sessionState = {
+      get: (response) => #session in response ? response.#session : undefined,
+      set: (response, state) => {
+        response.#session = state;
+      },
     };
     setRedirectChain = (response, history) => {
       response.#history = Object.freeze([...history]);

@@ -23,7 +23,7 @@ import {
 import type { TraceConfig } from "./trace.ts";
 import { buildUrl, encodeBody, type EncodedBody } from "./_session_body.ts";
 import { redirectLocation, redirectRequest, sameOrigin } from "./_session_redirect.ts";
-import { doneStates, type SendContext, sendHop } from "./_session_send.ts";
+import { doneStateOf, type SendContext, sendHop } from "./_session_send.ts";
 import { RequestTrace } from "./_trace_run.ts";
 import {
   checkMethod,
@@ -192,7 +192,7 @@ export class ClientSession {
           throw error;
         });
       }
-      const state = doneStates.get(res);
+      const state = doneStateOf(res);
       if (state === undefined || state.done) timer.clear();
       else state.final = true;
       return res;
@@ -421,7 +421,7 @@ export class ClientSession {
       const res = await send(req);
       const setCookies = setCookieLines(res);
       if (setCookies.length > 0) this.#jar.update(setCookies, req.url);
-      const location = allowRedirects ? redirectLocation(res.status, res.headers) : null;
+      const location = allowRedirects ? redirectLocation(res) : null;
       if (location === null) {
         if (history.length > 0) setRedirectChain(res, history);
         if (options.raiseForStatus ?? this.#raiseForStatus) await raiseStatus(res, req);

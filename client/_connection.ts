@@ -7,7 +7,7 @@
  */
 
 import type { Conn, ConnEvents } from "../adapters/transport.ts";
-import { type ResponseHead, ResponseParser } from "../http1/mod.ts";
+import { latin1Into, type ResponseHead, ResponseParser } from "../http1/mod.ts";
 import { closedBeforeHead, mapParseError, peerOf, truncated } from "./_connection_errors.ts";
 import {
   dropHeld,
@@ -61,6 +61,7 @@ export class ClientConnection {
   readonly #conn: Conn;
   readonly #parser: ResponseParser;
   readonly #onIdle: ((connection: ClientConnection) => void) | undefined;
+  readonly #onEnded: ((connection: ClientConnection) => void) | undefined;
   readonly #peer: { host: string; port: number };
   #ex: Exchange | null = null;
   #dead = false;
@@ -87,6 +88,7 @@ export class ClientConnection {
   constructor(conn: Conn, options: ClientConnectionOptions = {}) {
     this.#conn = conn;
     this.#onIdle = options.onIdle;
+    this.#onEnded = options.onEnded;
     this.#peer = peerOf(conn.remoteAddress);
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     const isClosed = (): boolean => this.#closed;
@@ -211,18 +213,21 @@ export class ClientConnection {
     }
     this.#setPaused(false);
     if (framing.expect) {
-      this.#conn.write(framing.head);
+      this.#conn.writeLatin1(framing.head);
       const wait = typeof expect100 === "number" ? expect100 : CONTINUE_WAIT;
       holdBody(this.#host, ex, body!, framing.length, framing.chunked, wait);
     } else if (body instanceof Uint8Array && body.length <= SMALL_CHUNK) {
-      const out = new Uint8Array(framing.head.length + body.length);
-      out.set(framing.head);
-      out.set(body, framing.head.length);
-      this.#conn.write(out);
+      if (body.length === 0) this.#conn.writeLatin1(framing.head);
+      else {
+        const out = new Uint8Array(framing.head.length + body.length);
+        latin1Into(framing.head, out, 0);
+        out.set(body, framing.head.length);
+        this.#conn.write(out);
+      }
       ex.sendDone = true;
       sentBytes(this.#host, ex, body.length);
     } else {
-      this.#conn.write(framing.head);
+      this.#conn.writeLatin1(framing.head);
       if (body === null) ex.sendDone = true;
       else sendBody(this.#host, ex, body, framing.length, framing.chunked);
     }
@@ -399,6 +404,7 @@ export class ClientConnection {
       return;
     }
     this.#setPaused(false);
+    this.#onEnded?.(this);
     const onIdle = this.#onIdle;
     if (onIdle !== undefined) {
       queueMicrotask(() => {

@@ -5,15 +5,15 @@
  * @module
  */
 
-import { encodeRequestHead } from "../http1/mod.ts";
+import { encodeRequestHeadText } from "../http1/mod.ts";
 
 /** A request body: bytes sent with `Content-Length`, or a stream (chunked unless a length is given). */
 export type RequestBody = Uint8Array | ReadableStream<Uint8Array> | null;
 
 /** How the body goes on the wire, as {@linkcode requestHead} settled it. */
 export interface RequestFraming {
-  /** The head's bytes. */
-  head: Uint8Array;
+  /** The head, a Latin-1 string (for `Conn.writeLatin1`). */
+  head: string;
   /** Bytes the stream body must give, or `null` for a chunked (or absent / fixed) body. */
   length: number | null;
   /** The stream is sent with the chunked coding. */
@@ -105,7 +105,7 @@ export function requestHead(
   const expect = (expect100 || expectField) &&
     (body instanceof Uint8Array ? body.length > 0 : body !== null && length !== 0);
   if (expect && !expectField) fields.push(["expect", "100-continue"]);
-  return { head: encodeRequestHead(method, target, fields), length, chunked, close, expect };
+  return { head: encodeRequestHeadText(method, target, fields), length, chunked, close, expect };
 }
 
 /**

@@ -30,6 +30,12 @@ export interface ClientConnectionOptions {
   maxStatusLineSize?: number;
   /** Called (in a microtask) when an exchange finished and the connection can take another request. */
   onIdle?: (connection: ClientConnection) => void;
+  /**
+   * Called at once (inside the read that finished the response) when an
+   * exchange finished and the connection may take another request; `onIdle`
+   * follows in a microtask.
+   */
+  onEnded?: (connection: ClientConnection) => void;
 }
 
 /**

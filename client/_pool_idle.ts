@@ -11,7 +11,10 @@ import type { ClientConnection } from "./_connection.ts";
 /** Idle connections per pool key. */
 export class IdleConnections {
   readonly #keepAliveTimeout: number;
-  /** Per key, least recently used first. */
+  /**
+   * Per key, least recently used first. A key's list stays when it empties
+   * (no map churn per request); the sweep drops empty lists.
+   */
   readonly #lists = new Map<string, ClientConnection[]>();
   #count = 0;
   #sweep: ReturnType<typeof setInterval> | null = null;
@@ -27,7 +30,8 @@ export class IdleConnections {
 
   /** Whether `key` has an idle connection. */
   has(key: string): boolean {
-    return this.#lists.has(key);
+    const list = this.#lists.get(key);
+    return list !== undefined && list.length > 0;
   }
 
   /** Whether `connection` has been idle longer than it may be kept. */
@@ -51,7 +55,7 @@ export class IdleConnections {
   /** The most recently used live idle connection of `key`; dead or expired ones are closed. */
   take(key: string): ClientConnection | undefined {
     const list = this.#lists.get(key);
-    if (list === undefined) return undefined;
+    if (list === undefined || list.length === 0) return undefined;
     const now = Date.now();
     let found: ClientConnection | undefined;
     while (found === undefined && list.length > 0) {
@@ -60,7 +64,6 @@ export class IdleConnections {
       if (connection.reusable && !this.expired(connection, now)) found = connection;
       else void connection.close();
     }
-    if (list.length === 0) this.#lists.delete(key);
     return found;
   }
 
@@ -71,7 +74,6 @@ export class IdleConnections {
     if (at < 0) return false;
     list!.splice(at, 1);
     this.#count--;
-    if (list!.length === 0) this.#lists.delete(key);
     return true;
   }
 
@@ -80,6 +82,7 @@ export class IdleConnections {
     let oldest: ClientConnection | undefined;
     let oldestKey = "";
     for (const [key, list] of this.#lists) {
+      if (list.length === 0) continue;
       if (oldest === undefined || list[0].lastUsed < oldest.lastUsed) {
         oldest = list[0];
         oldestKey = key;
@@ -115,6 +118,10 @@ export class IdleConnections {
   #sweepIdle(): void {
     const now = Date.now();
     for (const [key, list] of this.#lists) {
+      if (list.length === 0) {
+        this.#lists.delete(key);
+        continue;
+      }
       const keep = list.filter((c) => c.reusable && !this.expired(c, now));
       if (keep.length === list.length) continue;
       for (const c of list) if (!keep.includes(c)) void c.close();

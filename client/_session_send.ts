@@ -8,7 +8,7 @@
 
 import type { ConnectionResponse } from "./_connection.ts";
 import type { RequestTrace } from "./_trace_run.ts";
-import type { Connector } from "./pool.ts";
+import type { Connector, PoolResponse } from "./pool.ts";
 import type { PoolObserver } from "./_pool_types.ts";
 import type { ClientRequest } from "./middleware.ts";
 import { ClientResponse, sessionState } from "./response.ts";
@@ -68,11 +68,13 @@ export function doneStateOf(res: ClientResponse): DoneState | undefined {
  * @returns The response, body unread.
  * @throws {TypeError} when the body is a stream that was already sent.
  */
-export async function sendHop(req: ClientRequest, ctx: SendContext): Promise<ClientResponse> {
+export function sendHop(req: ClientRequest, ctx: SendContext): Promise<ClientResponse> {
   if (!req.replayable) {
-    throw new TypeError(
-      `Cannot send ${req.method} ${req.url.href}: its body is a stream that was already sent ` +
-        "(give bytes or a Blob to send it again, e.g. from a retry middleware)",
+    return Promise.reject(
+      new TypeError(
+        `Cannot send ${req.method} ${req.url.href}: its body is a stream that was already sent ` +
+          "(give bytes or a Blob to send it again, e.g. from a retry middleware)",
+      ),
     );
   }
   const { body, contentLength } = wireBody(req);
@@ -93,7 +95,7 @@ export async function sendHop(req: ClientRequest, ctx: SendContext): Promise<Cli
         });
       }
     };
-  const result = await ctx.connector.request(req.url, {
+  const sent = ctx.connector.request(req.url, {
     method: req.method,
     headers: req.fieldList(),
     body,
@@ -101,6 +103,14 @@ export async function sendHop(req: ClientRequest, ctx: SendContext): Promise<Cli
     expect100: req.expect100 === false ? undefined : req.expect100,
     onChunkSent,
   }, { signal: req.abortSource, timer: ctx.timer, trace: ctx.observer, proxy: req.proxy });
+  // No async frame on the usual path (no trace): one `then` from the pool's answer to the response.
+  return trace === null
+    ? sent.then((result) => responseOf(result, req, ctx))
+    : sent.then((result) => traced(responseOf(result, req, ctx), req, trace));
+}
+
+/** The hop's response around the pool's answer, with its done state. */
+function responseOf(result: PoolResponse, req: ClientRequest, ctx: SendContext): ClientResponse {
   const response = wrapBody(result.response, req, ctx);
   const state: DoneState = { done: false, final: false, finish: ctx.finish };
   const settle = (): void => {
@@ -120,17 +130,24 @@ export async function sendHop(req: ClientRequest, ctx: SendContext): Promise<Cli
     onDone: settle,
   });
   sessionState.set(res, state);
+  return res;
+}
+
+/** Reports the sent head to the trace; a failing trace callback fails the request, not the pool. */
+async function traced(
+  res: ClientResponse,
+  req: ClientRequest,
+  trace: RequestTrace,
+): Promise<ClientResponse> {
   try {
-    trace?.check();
-    if (trace !== null) {
-      await trace.emit("onRequestHeadersSent", {
-        method: req.method,
-        url: req.url,
-        headers: req.headers,
-      });
-    }
+    trace.check();
+    await trace.emit("onRequestHeadersSent", {
+      method: req.method,
+      url: req.url,
+      headers: req.headers,
+    });
   } catch (error) {
-    await res.release(); // a failing trace callback fails the request, not the pool
+    await res.release();
     throw error;
   }
   return res;

@@ -57,8 +57,6 @@ interface Entry {
   key: string;
   /** The slot while in use; `null` while idle. */
   slot: Slot | null;
-  /** Whether the request of the current use was sent (its end may make the connection idle). */
-  sent: boolean;
 }
 
 /**
@@ -97,6 +95,11 @@ export class Connector {
   #opened = 0;
   #closed = false;
   readonly #onIdle = (connection: ClientConnection): void => this.#idled(connection);
+  /** Connections whose exchange ended since the last request (see `#settle`). */
+  readonly #ended: ClientConnection[] = [];
+  readonly #onEnded = (connection: ClientConnection): void => {
+    this.#ended.push(connection);
+  };
 
   /**
    * Creates a pool; nothing is opened before the first request.
@@ -157,55 +160,41 @@ export class Connector {
    * @throws {ClientConnectionError} when connecting fails (refused, reset, DNS).
    * @throws {ClientTlsError} when the TLS handshake fails.
    */
-  async request(
+  request(
     url: URL,
     request: PoolRequest,
     options: PoolRequestOptions = {},
   ): Promise<PoolResponse> {
-    if (this.#closed) throw poolClosed();
+    if (this.#closed) return Promise.reject(poolClosed());
     const { signal, timer, trace } = options;
     const proxy = options.proxy ?? null;
-    const { hostname, port, secure } = targetOf(url);
-    const target: DialTarget = { hostname, port, secure, proxy };
-    const direct = keyOf(target, this.#tls);
-    const key = proxy === null ? direct : `${direct}|${proxyKey(proxy)}`;
-    const outgoing = this.#outgoing(url, request, signal, proxy);
-    this.#settle(key);
-    let slot: Slot | null = await this.#acquire(key, signal, timer, trace);
+    let target: DialTarget;
+    let key: string;
+    let outgoing: ConnectionRequest;
     try {
-      if (this.#closed) throw poolClosed();
-      let connection = this.#idle.take(key);
-      const reused = connection !== undefined;
-      if (connection !== undefined) {
-        this.#entries.get(connection)!.slot = slot;
-        notify(trace, "connectionReuseconn", { key });
-      } else {
-        connection = await this.#open(target, key, slot, signal, timer, trace);
-      }
-      slot = null; // the connection holds it now
-      try {
-        return { response: await this.#exchange(connection, outgoing, timer), connection, reused };
-      } catch (error) {
-        this.#failed(connection);
-        if (!reused || !mayRetry(error, request.method, request.body)) throw error;
-        slot = this.#detach(connection) ?? await this.#acquire(key, signal, timer, trace);
-      }
-      if (this.#closed) throw poolClosed();
-      connection = await this.#open(target, key, slot, signal, timer, trace);
-      slot = null;
-      try {
-        return {
-          response: await this.#exchange(connection, outgoing, timer),
-          connection,
-          reused: false,
-        };
-      } catch (error) {
-        this.#failed(connection);
-        throw error;
-      }
-    } finally {
-      slot?.release();
+      const { hostname, port, secure } = targetOf(url);
+      target = { hostname, port, secure, proxy };
+      const direct = keyOf(target, this.#tls);
+      key = proxy === null ? direct : `${direct}|${proxyKey(proxy)}`;
+      outgoing = this.#outgoing(url, request, signal, proxy);
+    } catch (error) {
+      return Promise.reject(error);
     }
+    this.#settle();
+    const got = this.#acquire(key, signal, timer, trace);
+    if (!(got instanceof Promise)) {
+      // The usual case: a free slot and an idle connection, no async frame on the way.
+      const connection = this.#idle.take(key);
+      if (connection !== undefined) {
+        this.#entries.get(connection)!.slot = got;
+        notify(trace, "connectionReuseconn", { key });
+        return this.#exchange(connection, outgoing, timer).then(
+          (response) => ({ response, connection, reused: true }),
+          (error) => this.#retry(error, connection, true, target, key, request, outgoing, options),
+        );
+      }
+    }
+    return this.#requestSlow(got, target, key, request, outgoing, options);
   }
 
   /**
@@ -249,6 +238,88 @@ export class Connector {
   }
 
   // ---- internals ----
+
+  /** {@linkcode Connector.request} once it has to wait for a slot or open a connection. */
+  async #requestSlow(
+    got: Slot | Promise<Slot>,
+    target: DialTarget,
+    key: string,
+    request: PoolRequest,
+    outgoing: ConnectionRequest,
+    options: PoolRequestOptions,
+  ): Promise<PoolResponse> {
+    const { signal, timer, trace } = options;
+    let slot: Slot | null = await got;
+    try {
+      if (this.#closed) throw poolClosed();
+      let connection = this.#idle.take(key);
+      const reused = connection !== undefined;
+      if (connection !== undefined) {
+        this.#entries.get(connection)!.slot = slot;
+        notify(trace, "connectionReuseconn", { key });
+      } else {
+        connection = await this.#open(target, key, slot, signal, timer, trace);
+      }
+      slot = null; // the connection holds it now
+      let response;
+      try {
+        response = await this.#exchange(connection, outgoing, timer);
+      } catch (error) {
+        return await this.#retry(
+          error,
+          connection,
+          reused,
+          target,
+          key,
+          request,
+          outgoing,
+          options,
+        );
+      }
+      return { response, connection, reused };
+    } finally {
+      slot?.release();
+    }
+  }
+
+  /**
+   * The exchange on `connection` failed: a reused connection that the server
+   * had closed is replaced once, for an idempotent request with a replayable
+   * body; else the error stands.
+   */
+  async #retry(
+    error: unknown,
+    connection: ClientConnection,
+    reused: boolean,
+    target: DialTarget,
+    key: string,
+    request: PoolRequest,
+    outgoing: ConnectionRequest,
+    options: PoolRequestOptions,
+  ): Promise<PoolResponse> {
+    this.#failed(connection);
+    if (!reused || !mayRetry(error, request.method, request.body)) throw error;
+    const { signal, timer, trace } = options;
+    let slot: Slot | null = this.#detach(connection) ??
+      await this.#acquire(key, signal, timer, trace);
+    try {
+      if (this.#closed) throw poolClosed();
+      const fresh = await this.#open(target, key, slot, signal, timer, trace);
+      slot = null;
+      try {
+        return {
+          response: await this.#exchange(fresh, outgoing, timer),
+          connection: fresh,
+          reused: false,
+        };
+      } catch (error) {
+        this.#failed(fresh);
+        throw error;
+      }
+    } finally {
+      slot?.release();
+    }
+  }
 
   #outgoing(
     url: URL,
@@ -297,8 +368,6 @@ export class Connector {
     outgoing: ConnectionRequest,
     timer: PoolTimer | undefined,
   ): Promise<ConnectionResponse> {
-    const entry = this.#entries.get(connection);
-    if (entry !== undefined) entry.sent = true;
     if (timer === undefined || timer.hasTimeout?.("headers") === false) {
       return connection.request(outgoing);
     }
@@ -307,17 +376,17 @@ export class Connector {
   }
 
   /**
-   * A connection of `key` whose exchange just ended is idled now rather than
-   * one microtask later, so a request sent right after the body was read
-   * reuses it instead of opening another socket.
+   * Connections whose exchange just ended are idled now rather than one
+   * microtask later, so a request sent right after a body was read reuses
+   * one instead of opening another socket.
    */
-  #settle(key: string): void {
-    if (this.#idle.has(key)) return;
-    for (const [connection, entry] of this.#entries) {
-      if (entry.key === key && entry.slot !== null && entry.sent && connection.reusable) {
-        this.#idled(connection);
-      }
+  #settle(): void {
+    const ended = this.#ended;
+    if (ended.length === 0) return;
+    for (let i = 0; i < ended.length; i++) {
+      if (ended[i].reusable) this.#idled(ended[i]);
     }
+    ended.length = 0;
   }
 
   /** Opens a connection and hands it `slot` in the same turn it exists. */
@@ -339,9 +408,9 @@ export class Connector {
       timer?.end("connect");
       notify(trace, "connectionCreateEnd", { key });
     }
-    const connection = new ClientConnection(conn, { onIdle: this.#onIdle });
+    const connection = new ClientConnection(conn, { onIdle: this.#onIdle, onEnded: this.#onEnded });
     this.#opened++;
-    this.#entries.set(connection, { key, slot, sent: false });
+    this.#entries.set(connection, { key, slot });
     void connection.closed.then(() => this.#gone(connection));
     return connection;
   }
@@ -356,7 +425,6 @@ export class Connector {
     }
     const slot = entry.slot;
     entry.slot = null;
-    entry.sent = false;
     this.#idle.push(entry.key, connection);
     slot.release();
   }

@@ -316,26 +316,17 @@ export class ClientResponse {
    * @returns The body bytes.
    * @throws {TypeError} when the body was already used or released.
    */
-  async bytes(): Promise<Uint8Array<ArrayBuffer>> {
-    const reader = this.#take();
-    if (reader === null) return new Uint8Array(0);
-    let chunks: Uint8Array[] | null = reader === this.#channel ? this.#channel.takeAll() : null;
-    if (chunks !== null) {
-      // Received whole already: no reads, no promises per chunk.
-      this.#done();
-      let total = 0;
-      for (const chunk of chunks) total += chunk.byteLength;
-      return joined(chunks, total);
+  bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    let reader: ChunkReader | null;
+    let whole: Uint8Array[] | null;
+    try {
+      reader = this.#take();
+      whole = this.#takeWhole(reader);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    chunks = [];
-    let size = 0;
-    for (;;) {
-      const { done, value } = await this.#read(reader);
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-    return joined(chunks, size);
+    if (whole !== null) return Promise.resolve(joined(whole, byteSize(whole)));
+    return this.#readAll(reader!).then((chunks) => joined(chunks, byteSize(chunks)));
   }
 
   /**
@@ -354,8 +345,18 @@ export class ClientResponse {
    * @returns The text.
    * @throws {TypeError} when the body was already used or released.
    */
-  async text(): Promise<string> {
-    return utf8.decode(await this.bytes());
+  text(): Promise<string> {
+    let reader: ChunkReader | null;
+    let whole: Uint8Array[] | null;
+    try {
+      reader = this.#take();
+      whole = this.#takeWhole(reader);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // A body received whole is decoded from its chunk as is: no copy, no promise per read.
+    if (whole !== null) return Promise.resolve(decodeChunks(whole));
+    return this.#readAll(reader!).then(decodeChunks);
   }
 
   /**
@@ -503,6 +504,27 @@ export class ClientResponse {
     return this.release();
   }
 
+  /**
+   * The whole body when it is here already (or there is none): its chunks,
+   * taken, and the body done; `null` when it must be read.
+   */
+  #takeWhole(reader: ChunkReader | null): Uint8Array[] | null {
+    if (reader === null) return [];
+    const chunks = reader === this.#channel ? this.#channel.takeAll() : null;
+    if (chunks !== null) this.#done();
+    return chunks;
+  }
+
+  /** Reads every chunk of `reader` to the end. */
+  async #readAll(reader: ChunkReader): Promise<Uint8Array[]> {
+    const chunks: Uint8Array[] = [];
+    for (;;) {
+      const { done, value } = await this.#read(reader);
+      if (done) return chunks;
+      chunks.push(value);
+    }
+  }
+
   /** Reads a chunk; the end or an error of the body calls `onDone`. */
   async #read(reader: ChunkReader): Promise<ReadableStreamReadResult<Uint8Array>> {
     try {
@@ -546,6 +568,19 @@ export class ClientResponse {
 interface ChunkReader {
   read(): Promise<ReadableStreamReadResult<Uint8Array>>;
   cancel(reason?: unknown): unknown;
+}
+
+/** The total length of `chunks`. */
+function byteSize(chunks: readonly Uint8Array[]): number {
+  let size = 0;
+  for (const chunk of chunks) size += chunk.byteLength;
+  return size;
+}
+
+/** The chunks decoded as UTF-8 (a single chunk straight from its view). */
+function decodeChunks(chunks: readonly Uint8Array[]): string {
+  if (chunks.length === 1) return utf8.decode(chunks[0]);
+  return utf8.decode(joined(chunks, byteSize(chunks)));
 }
 
 /** The chunks as one `Uint8Array` that owns its buffer (`.buffer` is exactly the body). */

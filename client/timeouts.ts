@@ -231,10 +231,14 @@ export class PhaseTimer implements AbortSource {
   #controller: AbortController | null = null;
   #aborted = false;
   #reason: unknown = undefined;
-  #listeners: Array<() => void> = [];
-  #handles = new Map<TimeoutPhase, unknown>();
-  #outer: AbortSignal | undefined;
-  #onOuterAbort = (): void => this.#abort(this.#outer?.reason);
+  // One listener (the connection's) is the usual case: no array for it.
+  #listener: (() => void) | null = null;
+  #listeners: Array<() => void> | null = null;
+  // The `total` deadline has its own field; the other phases share a map made on first use.
+  #total: unknown = undefined;
+  #handles: Map<TimeoutPhase, unknown> | null = null;
+  #outer: AbortSignal | undefined = undefined;
+  #onOuterAbort: (() => void) | null = null;
 
   /**
    * Starts the `total` deadline and links the caller's signal.
@@ -242,10 +246,10 @@ export class PhaseTimer implements AbortSource {
    * @param timeouts The request's merged timeouts.
    * @param options The caller's signal and, in tests, timer functions.
    */
-  constructor(timeouts: ResolvedTimeouts, options: PhaseTimerOptions = {}) {
+  constructor(timeouts: ResolvedTimeouts, options?: PhaseTimerOptions) {
     this.#timeouts = timeouts;
-    this.#timers = options.timers ?? null;
-    const outer = options.signal;
+    this.#timers = options?.timers ?? null;
+    const outer = options?.signal;
     if (outer?.aborted) {
       this.#aborted = true;
       this.#reason = outer.reason;
@@ -253,6 +257,7 @@ export class PhaseTimer implements AbortSource {
     }
     if (outer !== undefined) {
       this.#outer = outer;
+      this.#onOuterAbort = () => this.#abort(outer.reason);
       outer.addEventListener("abort", this.#onOuterAbort, { once: true });
     }
     this.start("total");
@@ -287,7 +292,9 @@ export class PhaseTimer implements AbortSource {
    * @param listener What to call.
    */
   addEventListener(_type: "abort", listener: () => void): void {
-    if (!this.#aborted) this.#listeners.push(listener);
+    if (this.#aborted) return;
+    if (this.#listener === null && this.#listeners === null) this.#listener = listener;
+    else (this.#listeners ??= []).push(listener);
   }
 
   /**
@@ -297,7 +304,12 @@ export class PhaseTimer implements AbortSource {
    * @param listener The listener given to `addEventListener`.
    */
   removeEventListener(_type: "abort", listener: () => void): void {
+    if (this.#listener === listener) {
+      this.#listener = null;
+      return;
+    }
     const listeners = this.#listeners;
+    if (listeners === null) return;
     const at = listeners.lastIndexOf(listener);
     if (at >= 0) listeners.splice(at, 1);
   }
@@ -323,7 +335,9 @@ export class PhaseTimer implements AbortSource {
 
   /** The phases whose timer is running now. */
   get running(): TimeoutPhase[] {
-    return [...this.#handles.keys()];
+    const phases: TimeoutPhase[] = this.#total === undefined ? [] : ["total"];
+    if (this.#handles !== null) phases.push(...this.#handles.keys());
+    return phases;
   }
 
   /**
@@ -338,7 +352,8 @@ export class PhaseTimer implements AbortSource {
     const ms = this.#timeouts[phase];
     if (this.#aborted || ms === Infinity) return;
     const fire = (): void => {
-      this.#handles.delete(phase);
+      if (phase === "total") this.#total = undefined;
+      else this.#handles?.delete(phase);
       this.#abort(new TimeoutError(phase, ms));
     };
     const timers = this.#timers;
@@ -347,7 +362,8 @@ export class PhaseTimer implements AbortSource {
       : ms >= WHEEL_MIN
       ? addDeadline(ms, fire)
       : setTimeout(fire, ms);
-    this.#handles.set(phase, handle);
+    if (phase === "total") this.#total = handle;
+    else (this.#handles ??= new Map()).set(phase, handle);
   }
 
   /**
@@ -356,18 +372,33 @@ export class PhaseTimer implements AbortSource {
    * @param phase The phase to end.
    */
   end(phase: TimeoutPhase): void {
-    const handle = this.#handles.get(phase);
+    if (phase === "total") {
+      if (this.#total === undefined) return;
+      this.#cancel(this.#total);
+      this.#total = undefined;
+      return;
+    }
+    const handle = this.#handles?.get(phase);
     if (handle === undefined) return;
     this.#cancel(handle);
-    this.#handles.delete(phase);
+    this.#handles!.delete(phase);
   }
 
   /** Ends every deadline, `total` included, and unlinks the caller's signal. */
   clear(): void {
-    for (const handle of this.#handles.values()) this.#cancel(handle);
-    this.#handles.clear();
-    this.#outer?.removeEventListener("abort", this.#onOuterAbort);
-    this.#outer = undefined;
+    if (this.#total !== undefined) {
+      this.#cancel(this.#total);
+      this.#total = undefined;
+    }
+    const handles = this.#handles;
+    if (handles !== null && handles.size > 0) {
+      for (const handle of handles.values()) this.#cancel(handle);
+      handles.clear();
+    }
+    if (this.#outer !== undefined) {
+      this.#outer.removeEventListener("abort", this.#onOuterAbort!);
+      this.#outer = undefined;
+    }
   }
 
   /** Same as {@linkcode PhaseTimer.clear}, for `using`. */
@@ -387,9 +418,12 @@ export class PhaseTimer implements AbortSource {
     this.clear();
     this.#aborted = true;
     this.#reason = reason;
+    const first = this.#listener;
     const listeners = this.#listeners;
-    this.#listeners = [];
-    for (const listener of listeners) listener();
+    this.#listener = null;
+    this.#listeners = null;
+    first?.();
+    if (listeners !== null) { for (const listener of listeners) listener(); }
     this.#controller?.abort(reason);
   }
 }

@@ -33,9 +33,11 @@ export {
   encodeLastChunk,
   encodeRequest,
   encodeRequestHead,
+  encodeRequestHeadText,
   encodeResponse,
   encodeResponseHead,
   type HeadersInput,
   type HeadOptions,
+  latin1Into,
   type ResponseHeadOptions,
 } from "./serializer.ts";

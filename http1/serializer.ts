@@ -228,6 +228,67 @@ export function encodeRequestHead(
   return toBytes(requestLine(method, target, options) + fields.text + CRLF, fields.ascii);
 }
 
+/**
+ * Same as {@linkcode encodeRequestHead}, as a Latin-1 string (one character
+ * per byte) for `Conn.writeLatin1`: Node writes it without a copy in
+ * JavaScript.
+ *
+ * @param method The method token, e.g. `"GET"`.
+ * @param target The request-target.
+ * @param headers The fields, written in order.
+ * @param options The version.
+ * @returns The head, ending with CRLF CRLF.
+ * @throws {HttpSerializeError} on an invalid method, target, name or value.
+ *
+ * @example
+ * ```ts
+ * import { encodeRequestHeadText } from "@sluice/http/http1";
+ * import assert from "node:assert/strict";
+ *
+ * const head = encodeRequestHeadText("GET", "/", [["Host", "example.com"]]);
+ * assert.equal(head, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
+ * ```
+ */
+export function encodeRequestHeadText(
+  method: string,
+  target: string,
+  headers: HeadersInput,
+  options?: HeadOptions,
+): string {
+  const fields = new FieldWriter();
+  fields.addAll(headers);
+  return requestLine(method, target, options) + fields.text + CRLF;
+}
+
+/**
+ * Writes a Latin-1 string (one character per byte, all below U+0100) into
+ * `out` at `offset`.
+ *
+ * @param text The string.
+ * @param out Where to write (`text.length` bytes from `offset`).
+ * @param offset Where to start.
+ *
+ * @example
+ * ```ts
+ * import { latin1Into } from "@sluice/http/http1";
+ * import assert from "node:assert/strict";
+ *
+ * const out = new Uint8Array(3);
+ * latin1Into("a\xe9", out, 1);
+ * assert.deepEqual(out, new Uint8Array([0, 0x61, 0xe9]));
+ * ```
+ */
+export function latin1Into(text: string, out: Uint8Array, offset: number): void {
+  let ascii = true;
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  writeLatin1(text, ascii, out, offset);
+}
+
 /** Reused for encoding small string bodies; larger ones get their own buffer. */
 const SCRATCH_MAX = 64 * 1024;
 const scratch = new Uint8Array(SCRATCH_MAX);

@@ -43,16 +43,14 @@ export interface SendContext {
   decompress: { maxSize?: number; maxRatio?: number } | null;
   onUploadProgress: ((progress: Progress) => void) | undefined;
   onDownloadProgress: ((progress: Progress) => void) | undefined;
-  /** Clears the request's timers. */
-  finish: () => void;
 }
 
 /** Whether a hop's body is done, and whether it is the request's final response. */
 export interface DoneState {
   done: boolean;
   final: boolean;
-  /** Clears the request's timers (called once the final response is done). */
-  finish: () => void;
+  /** The request's timers, cleared once the final response is done. */
+  timer: PhaseTimer;
 }
 
 /** The done state of a response {@linkcode sendHop} made, else `undefined`. */
@@ -112,10 +110,10 @@ export function sendHop(req: ClientRequest, ctx: SendContext): Promise<ClientRes
 /** The hop's response around the pool's answer, with its done state. */
 function responseOf(result: PoolResponse, req: ClientRequest, ctx: SendContext): ClientResponse {
   const response = wrapBody(result.response, req, ctx);
-  const state: DoneState = { done: false, final: false, finish: ctx.finish };
+  const state: DoneState = { done: false, final: false, timer: ctx.timer };
   const settle = (): void => {
     state.done = true;
-    if (state.final) state.finish();
+    if (state.final) state.timer.clear();
   };
   // The exchange ended on the wire (body received, or failed, even unread): no timer is
   // needed any more, and none may keep the process alive for a body nobody reads.

@@ -141,65 +141,85 @@ export class ClientSession {
    * @returns The response.
    * @throws {ClientError} subclasses: connection, TLS, timeout, payload, redirects, status.
    */
-  async request(
+  request(
     method: string,
     url: string | URL,
     options: ClientRequestOptions = {},
   ): Promise<ClientResponse> {
     if (this.#closed) {
-      throw new ClientError(
-        "SLUICE_ERR_CLIENT_SESSION_CLOSED",
-        `Cannot ${method} ${String(url)}: the session is closed`,
+      return Promise.reject(
+        new ClientError(
+          "SLUICE_ERR_CLIENT_SESSION_CLOSED",
+          `Cannot ${method} ${String(url)}: the session is closed`,
+        ),
       );
     }
-    const timeouts = options.timeout === undefined
-      ? this.#timeout
-      : resolveTimeouts(this.#timeout, options.timeout);
-    const timer = new PhaseTimer(timeouts, { signal: options.signal });
-    const trace = this.#traces.length === 0 ? null : new RequestTrace(this, this.#traces);
+    let timer: PhaseTimer;
+    let timeouts: ResolvedTimeouts;
+    try {
+      timeouts = options.timeout === undefined
+        ? this.#timeout
+        : resolveTimeouts(this.#timeout, options.timeout);
+      timer = new PhaseTimer(
+        timeouts,
+        options.signal === undefined ? undefined : { signal: options.signal },
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#traces.length > 0) return this.#requestTraced(method, url, options, timeouts, timer);
+    // No trace: no async frame between the caller and the pool.
+    const fail = (error: unknown): never => {
+      timer.clear();
+      throw timer.aborted ? timer.reason : error;
+    };
+    let sent: Promise<ClientResponse>;
+    try {
+      const made = this.#firstHop(method, url, options, timeouts, timer);
+      const ctx = this.#context(options, timer, null);
+      sent = made instanceof Promise
+        ? made.then((first) => this.#follow(first, options, ctx))
+        : this.#follow(made, options, ctx);
+    } catch (error) {
+      timer.clear();
+      return Promise.reject(timer.aborted ? timer.reason : error);
+    }
+    return sent.then((res) => finalResponse(res, timer), fail);
+  }
+
+  /** {@linkcode ClientSession.request} with trace configs: their events awaited in order. */
+  async #requestTraced(
+    method: string,
+    url: string | URL,
+    options: ClientRequestOptions,
+    timeouts: ResolvedTimeouts,
+    timer: PhaseTimer,
+  ): Promise<ClientResponse> {
+    const trace = new RequestTrace(this, this.#traces);
     let first: ClientRequest | null = null;
     try {
       const made = this.#firstHop(method, url, options, timeouts, timer);
       first = made instanceof Promise ? await made : made;
-      if (trace !== null) {
-        await trace.emit("onRequestStart", {
-          method: first.method,
-          url: first.url,
-          headers: first.headers,
-        });
-      }
-      const ctx: SendContext = {
-        connector: this.#connector,
-        timer,
-        trace,
-        observer: trace === null ? undefined : poolObserver(trace),
-        decompress: (options.autoDecompress ?? this.#decompress !== null)
-          ? (this.#decompress ?? {})
-          : null,
-        onUploadProgress: options.onUploadProgress,
-        onDownloadProgress: options.onDownloadProgress,
-        finish: () => timer.clear(),
-      };
-      const res = await this.#follow(first, options, ctx);
-      if (trace !== null) {
-        await trace.emit("onRequestEnd", {
-          method: first.method,
-          url: new URL(res.url),
-          headers: first.headers,
-          response: res,
-        }).catch(async (error) => {
-          await res.release();
-          throw error;
-        });
-      }
-      const state = doneStateOf(res);
-      if (state === undefined || state.done) timer.clear();
-      else state.final = true;
-      return res;
+      await trace.emit("onRequestStart", {
+        method: first.method,
+        url: first.url,
+        headers: first.headers,
+      });
+      const res = await this.#follow(first, options, this.#context(options, timer, trace));
+      await trace.emit("onRequestEnd", {
+        method: first.method,
+        url: new URL(res.url),
+        headers: first.headers,
+        response: res,
+      }).catch(async (error) => {
+        await res.release();
+        throw error;
+      });
+      return finalResponse(res, timer);
     } catch (error) {
       timer.clear();
       const reason = timer.aborted ? timer.reason : error;
-      if (trace !== null && first !== null) {
+      if (first !== null) {
         await trace.emit("onRequestException", {
           method: first.method,
           url: first.url,
@@ -389,64 +409,136 @@ export class ClientSession {
     return req;
   }
 
-  async #follow(
+  /** What one request's hops share. */
+  #context(
+    options: ClientRequestOptions,
+    timer: PhaseTimer,
+    trace: RequestTrace | null,
+  ): SendContext {
+    return {
+      connector: this.#connector,
+      timer,
+      trace,
+      observer: trace === null ? undefined : poolObserver(trace),
+      decompress: (options.autoDecompress ?? this.#decompress !== null)
+        ? (this.#decompress ?? {})
+        : null,
+      onUploadProgress: options.onUploadProgress,
+      onDownloadProgress: options.onDownloadProgress,
+    };
+  }
+
+  /** Sends `first` and follows its redirects; resolves with the final response. */
+  #follow(
     first: ClientRequest,
     options: ClientRequestOptions,
     ctx: SendContext,
   ): Promise<ClientResponse> {
     const last = (req: ClientRequest): Promise<ClientResponse> => sendHop(req, ctx);
-    const send = this.#middlewares.length === 0
-      ? last
-      : composeClientMiddlewares(this.#middlewares, last);
-    const allowRedirects = options.allowRedirects ?? true;
-    const maxRedirects = options.maxRedirects === undefined
-      ? this.#maxRedirects
-      : checkRedirects(options.maxRedirects);
-    const userCookie = first.getField("cookie");
-    const extraCookies = options.cookies === undefined
-      ? null
-      : Object.entries(options.cookies).map(([name, value]) => `${name}=${value}`).join("; ");
-    const history: ClientResponse[] = [];
-    let req = first;
-    for (;;) {
-      // The caller's cookies (a `Cookie` field, `cookies`) are for the first origin only.
-      const firstOrigin = req === first || sameOrigin(first.url, req.url);
-      const cookie = joinCookies(
-        firstOrigin ? userCookie : null,
-        firstOrigin ? extraCookies : null,
-        this.#jar.size === 0 ? null : this.#jar.header(req.url),
-      );
-      if (cookie !== null) req.setField("cookie", cookie);
-      else if (req !== first || userCookie !== null) req.deleteField("cookie");
-      const res = await send(req);
-      const setCookies = setCookieLines(res);
-      if (setCookies.length > 0) this.#jar.update(setCookies, req.url);
-      const location = allowRedirects ? redirectLocation(res) : null;
-      if (location === null) {
-        if (history.length > 0) setRedirectChain(res, history);
-        if (options.raiseForStatus ?? this.#raiseForStatus) await raiseStatus(res, req);
-        return res;
-      }
-      if (history.length >= maxRedirects) {
-        await res.release();
-        throw new TooManyRedirectsError(maxRedirects, [...history, res] as unknown as Response[]);
-      }
-      let next;
-      try {
-        next = redirectRequest(req, res.status, location).next;
-      } catch (error) {
-        await res.release();
-        throw error;
-      }
-      await res.release();
-      await ctx.trace?.emit("onRequestRedirect", {
-        method: req.method,
-        url: req.url,
-        headers: req.headers,
-        response: res,
-      });
-      history.push(res);
-      req = next;
-    }
+    const hops: Hops = {
+      first,
+      options,
+      ctx,
+      send: this.#middlewares.length === 0
+        ? last
+        : composeClientMiddlewares(this.#middlewares, last),
+      userCookie: first.getField("cookie"),
+      extraCookies: options.cookies === undefined
+        ? null
+        : Object.entries(options.cookies).map(([name, value]) => `${name}=${value}`).join("; "),
+      history: [],
+      maxRedirects: options.maxRedirects === undefined
+        ? this.#maxRedirects
+        : checkRedirects(options.maxRedirects),
+    };
+    return this.#hop(hops, first);
   }
+
+  /** Sends one hop with the cookies it gets; resolves with the final response. */
+  #hop(hops: Hops, req: ClientRequest): Promise<ClientResponse> {
+    const { first, userCookie } = hops;
+    // The caller's cookies (a `Cookie` field, `cookies`) are for the first origin only.
+    const firstOrigin = req === first || sameOrigin(first.url, req.url);
+    const cookie = joinCookies(
+      firstOrigin ? userCookie : null,
+      firstOrigin ? hops.extraCookies : null,
+      this.#jar.size === 0 ? null : this.#jar.header(req.url),
+    );
+    if (cookie !== null) req.setField("cookie", cookie);
+    else if (req !== first || userCookie !== null) req.deleteField("cookie");
+    return hops.send(req).then((res) => this.#landed(hops, req, res));
+  }
+
+  /** A hop's response: the final one, or a redirect to follow. */
+  #landed(
+    hops: Hops,
+    req: ClientRequest,
+    res: ClientResponse,
+  ): ClientResponse | Promise<ClientResponse> {
+    const setCookies = setCookieLines(res);
+    if (setCookies.length > 0) this.#jar.update(setCookies, req.url);
+    const options = hops.options;
+    const location = (options.allowRedirects ?? true) ? redirectLocation(res) : null;
+    if (location !== null) return this.#redirect(hops, req, res, location);
+    if (hops.history.length > 0) setRedirectChain(res, hops.history);
+    if (res.status >= 400 && (options.raiseForStatus ?? this.#raiseForStatus)) {
+      return raiseStatus(res, req).then(() => res);
+    }
+    return res;
+  }
+
+  /** Follows a redirect: the response is released and kept in the history. */
+  async #redirect(
+    hops: Hops,
+    req: ClientRequest,
+    res: ClientResponse,
+    location: string,
+  ): Promise<ClientResponse> {
+    const { history, maxRedirects } = hops;
+    if (history.length >= maxRedirects) {
+      await res.release();
+      throw new TooManyRedirectsError(maxRedirects, [...history, res] as unknown as Response[]);
+    }
+    let next;
+    try {
+      next = redirectRequest(req, res.status, location).next;
+    } catch (error) {
+      await res.release();
+      throw error;
+    }
+    await res.release();
+    await hops.ctx.trace?.emit("onRequestRedirect", {
+      method: req.method,
+      url: req.url,
+      headers: req.headers,
+      response: res,
+    });
+    history.push(res);
+    return await this.#hop(hops, next);
+  }
+}
+
+/** The hops of one request: what every hop needs, and the redirects so far. */
+interface Hops {
+  first: ClientRequest;
+  options: ClientRequestOptions;
+  ctx: SendContext;
+  send: (req: ClientRequest) => Promise<ClientResponse>;
+  /** The caller's `Cookie` field. */
+  userCookie: string | null;
+  /** The caller's `cookies` option, as a `Cookie` value. */
+  extraCookies: string | null;
+  history: ClientResponse[];
+  maxRedirects: number;
+}
+
+/**
+ * The request's final response: its timers are cleared now when its body is
+ * done already, else once it is (the done state is told it is final).
+ */
+function finalResponse(res: ClientResponse, timer: PhaseTimer): ClientResponse {
+  const state = doneStateOf(res);
+  if (state === undefined || state.done) timer.clear();
+  else state.final = true;
+  return res;
 }

@@ -168,6 +168,7 @@ export class ClientConnection {
         body,
         request.contentLength ?? null,
         expect100 !== undefined && expect100 !== false,
+        request.host,
       );
     } catch (error) {
       return Promise.reject(error);

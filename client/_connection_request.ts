@@ -5,7 +5,7 @@
  * @module
  */
 
-import { encodeRequestHeadText } from "../http1/mod.ts";
+import { requestHeadOf } from "../http1/serializer.ts";
 
 /** A request body: bytes sent with `Content-Length`, or a stream (chunked unless a length is given). */
 export type RequestBody = Uint8Array | ReadableStream<Uint8Array> | null;
@@ -36,6 +36,7 @@ const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
  * @param body The body.
  * @param contentLength A stream body's declared length, or `null`.
  * @param expect100 Ask for `100 Continue` before a non-empty body (adds `Expect: 100-continue` unless present).
+ * @param host A `Host` value to send first, unless `headers` has one.
  * @returns The head and the framing decisions.
  * @throws {TypeError} on conflicting framing.
  */
@@ -46,13 +47,22 @@ export function requestHead(
   body: RequestBody,
   contentLength: number | null,
   expect100 = false,
+  host?: string,
 ): RequestFraming {
   let declared: number | null = null;
   let close = false;
   let expectField = false;
-  for (const [name, value] of headers) {
+  let hasHost = false;
+  for (let i = 0; i < headers.length; i++) {
+    const name = headers[i][0];
+    // Only names of the lengths looked for are lower-cased.
+    const size = name.length;
+    if (size !== 4 && size !== 6 && size !== 10 && size !== 14 && size !== 17) continue;
     const lower = name.toLowerCase();
-    if (lower === "transfer-encoding") {
+    const value = headers[i][1];
+    if (lower === "host") {
+      hasHost = true;
+    } else if (lower === "transfer-encoding") {
       throw new TypeError(
         "Cannot send request: Transfer-Encoding is chosen by the connection from the body",
       );
@@ -78,7 +88,7 @@ export function requestHead(
       `Cannot send request: Content-Length "${declared}" disagrees with contentLength ${contentLength}`,
     );
   }
-  const fields: Array<readonly [string, string]> = [...headers];
+  let after: Array<readonly [string, string]> | null = null;
   let length: number | null = null;
   let chunked = false;
   if (body instanceof Uint8Array) {
@@ -88,24 +98,31 @@ export function requestHead(
         `Cannot send request: Content-Length ${n} for a body of ${body.length} bytes`,
       );
     }
-    if (declared === null) fields.push(["content-length", String(body.length)]);
+    if (declared === null) after = [["content-length", String(body.length)]];
   } else if (body !== null) {
     length = declared ?? contentLength;
     if (length === null) {
       chunked = true;
-      fields.push(["transfer-encoding", "chunked"]);
+      after = [["transfer-encoding", "chunked"]];
     } else if (declared === null) {
-      fields.push(["content-length", String(length)]);
+      after = [["content-length", String(length)]];
     }
   } else if (declared !== null && declared !== 0) {
     throw new TypeError(`Cannot send request: Content-Length ${declared} without a body`);
   } else if (declared === null && BODY_METHODS.has(method)) {
-    fields.push(["content-length", "0"]);
+    after = [["content-length", "0"]];
   }
   const expect = (expect100 || expectField) &&
     (body instanceof Uint8Array ? body.length > 0 : body !== null && length !== 0);
-  if (expect && !expectField) fields.push(["expect", "100-continue"]);
-  return { head: encodeRequestHeadText(method, target, fields), length, chunked, close, expect };
+  if (expect && !expectField) (after ??= []).push(["expect", "100-continue"]);
+  const before = host === undefined || hasHost ? null : [["host", host] as const];
+  return {
+    head: requestHeadOf(method, target, before, headers, after),
+    length,
+    chunked,
+    close,
+    expect,
+  };
 }
 
 /**

@@ -53,8 +53,10 @@ export interface ConnectionRequest {
   method: string;
   /** The request-target, e.g. `"/path?q=1"`. */
   target: string;
-  /** The header fields in order, `Host` included; framing fields are added. */
+  /** The header fields in order; framing fields are added. */
   headers: ReadonlyArray<readonly [string, string]>;
+  /** A `Host` value, sent first unless `headers` has a `Host` field. */
+  host?: string;
   /** The body: bytes (sent with `Content-Length`) or a stream (chunked, or with `contentLength`). */
   body?: RequestBody;
   /** The exact length of a stream body, or `null` to send it chunked. */

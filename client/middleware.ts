@@ -40,7 +40,10 @@ export interface ClientRequestInit {
   method: string;
   /** The absolute URL, query included. */
   url: URL;
-  /** The header fields (the session's defaults merged in): `Headers`, or pairs with lower-case names. */
+  /**
+   * The header fields (the session's defaults merged in): `Headers`, or
+   * pairs with lower-case names (a frozen list is copied before a change).
+   */
   headers: Headers | Array<[string, string]>;
   /** The body (default none). */
   body?: ClientRequestBody;
@@ -153,7 +156,7 @@ export class ClientRequest {
   setField(name: string, value: string): void {
     if (this.#headers !== null) return this.#headers.set(name, value);
     const lower = name.toLowerCase();
-    const fields = this.#fields!;
+    const fields = this.#ownFields();
     const at = fields.findIndex(([key]) => key === lower);
     if (at < 0) fields.push([lower, value]);
     else {
@@ -171,6 +174,13 @@ export class ClientRequest {
     if (this.#headers !== null) return this.#headers.delete(name);
     const lower = name.toLowerCase();
     this.#fields = this.#fields!.filter(([key]) => key !== lower);
+  }
+
+  /** The pairs, copied first when they are shared (a frozen list, e.g. the session's defaults). */
+  #ownFields(): Array<[string, string]> {
+    let fields = this.#fields!;
+    if (Object.isFrozen(fields)) this.#fields = fields = fields.slice();
+    return fields;
   }
 
   /**

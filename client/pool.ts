@@ -327,16 +327,13 @@ export class Connector {
     signal: AbortSource | undefined,
     proxy: ProxyInfo | null,
   ): ConnectionRequest {
-    let headers = request.headers.some(([name]) => name.toLowerCase() === "host")
-      ? request.headers
-      : [["host", url.host] as const, ...request.headers];
     // Through a proxy, plain http goes in absolute form with the proxy's credentials.
     const viaProxy = proxy !== null && url.protocol === "http:";
-    if (viaProxy) headers = [...headers, ...proxyHeaders(proxy)];
     return {
       method: request.method,
-      target: request.target ?? (viaProxy ? proxyTarget(url) : `${url.pathname}${url.search}`),
-      headers,
+      target: request.target ?? (viaProxy ? proxyTarget(url) : url.pathname + url.search),
+      headers: viaProxy ? [...request.headers, ...proxyHeaders(proxy)] : request.headers,
+      host: url.host,
       body: request.body,
       contentLength: request.contentLength,
       expect100: request.expect100,

@@ -100,7 +100,7 @@ export class ClientSession {
     if (this.#decompress !== null) headers.set("accept-encoding", acceptEncodingValue());
     for (const [name, value] of new Headers(options.headers)) headers.set(name, value);
     this.#headers = headers;
-    this.#defaultFields = [...headers];
+    this.#defaultFields = Object.freeze([...headers]);
     this.#jar = options.cookieJar ?? new CookieJar();
     this.#timeout = resolveTimeouts(options.timeout);
     const connector = options.connector;
@@ -373,7 +373,8 @@ export class ClientSession {
     const req = new ClientRequest({
       method: checkMethod(method),
       url,
-      headers: this.#defaultFields.slice(),
+      // Shared until changed: ClientRequest copies a frozen list on its first change.
+      headers: this.#defaultFields as Array<[string, string]>,
       timeout: timeouts,
       signal,
       expect100: options.expect100,

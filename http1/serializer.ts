@@ -261,6 +261,29 @@ export function encodeRequestHeadText(
 }
 
 /**
+ * A request head as a Latin-1 string from three field lists written in
+ * order (no list copied): for the client, which puts `Host` first and its
+ * framing fields last around the caller's fields. Internal.
+ */
+export function requestHeadOf(
+  method: string,
+  target: string,
+  before: ReadonlyArray<readonly [string, string]> | null,
+  headers: ReadonlyArray<readonly [string, string]>,
+  after: ReadonlyArray<readonly [string, string]> | null,
+): string {
+  const fields = new FieldWriter();
+  if (before !== null) {
+    for (let i = 0; i < before.length; i++) fields.add(before[i][0], before[i][1], false);
+  }
+  for (let i = 0; i < headers.length; i++) fields.add(headers[i][0], headers[i][1], false);
+  if (after !== null) {
+    for (let i = 0; i < after.length; i++) fields.add(after[i][0], after[i][1], false);
+  }
+  return requestLine(method, target, undefined) + fields.text + CRLF;
+}
+
+/**
  * Writes a Latin-1 string (one character per byte, all below U+0100) into
  * `out` at `offset`.
  *

@@ -13,7 +13,8 @@ export interface BunSocket<D> {
   readonly localPort?: number;
   readonly alpnProtocol: string | false | null;
   readonly authorized: boolean;
-  write(data: Uint8Array): number;
+  /** A string is sent UTF-8 encoded. */
+  write(data: Uint8Array | string): number;
   end(): unknown;
   shutdown(halfClose?: boolean): void;
   terminate(): void;

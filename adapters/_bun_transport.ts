@@ -58,6 +58,8 @@ import type * as BunApi from "./_bun_api.ts";
 
 /** `write()` returns `false` once this many bytes are queued (Node's default for sockets). */
 const HIGH_WATER_MARK = 64 * 1024;
+// deno-lint-ignore no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
 /** A TLS client that has not finished its handshake by then is dropped (Node's default). */
 const HANDSHAKE_TIMEOUT_MS = 120_000;
 
@@ -138,30 +140,48 @@ export class BunConn implements Conn {
   }
 
   writeLatin1(text: string): boolean {
-    return this.write(latin1Bytes(text));
+    // ASCII (a request head, nearly always) goes to Bun as the string: it encodes natively.
+    if (this.#ending || this.#head !== this.#queue.length || !ASCII.test(text)) {
+      return this.write(latin1Bytes(text));
+    }
+    if (text.length > 0) {
+      const n = this.#tryWrite(text);
+      if (n < 0) return false;
+      if (n < text.length) this.#enqueue(latin1Bytes(n === 0 ? text : text.slice(n)));
+    }
+    return this.#belowHighWater();
   }
 
   write(chunk: Uint8Array): boolean {
     if (this.#ending) return false;
     if (chunk.length > 0) {
-      let rest = chunk;
       if (this.#head === this.#queue.length) {
-        this.#depth++;
-        let n: number;
-        try {
-          n = this.#socket.write(chunk);
-        } finally {
-          this.#depth--;
-        }
-        // -1: the socket is closing; its close handler reports it.
+        const n = this.#tryWrite(chunk);
         if (n < 0) return false;
-        rest = n === 0 ? chunk : chunk.subarray(n);
-      }
-      if (rest.length > 0) {
-        this.#queue.push(rest);
-        this.#buffered += rest.length;
+        if (n < chunk.length) this.#enqueue(n === 0 ? chunk : chunk.subarray(n));
+      } else {
+        this.#enqueue(chunk);
       }
     }
+    return this.#belowHighWater();
+  }
+
+  /** Writes to the socket now: bytes taken, or -1 when the socket is closing (its close handler reports it). */
+  #tryWrite(data: Uint8Array | string): number {
+    this.#depth++;
+    try {
+      return this.#socket.write(data);
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  #enqueue(rest: Uint8Array): void {
+    this.#queue.push(rest);
+    this.#buffered += rest.length;
+  }
+
+  #belowHighWater(): boolean {
     if (this.#buffered < HIGH_WATER_MARK) return true;
     this.#needDrain = true;
     return false;

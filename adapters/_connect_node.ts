@@ -9,7 +9,11 @@
 
 import { connect as netConnect, isIP, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
-import { NodeConn } from "./node.ts";
+import { borrowedReadOptions, NodeConn } from "./node.ts";
+
+/** Node itself (not the `node:net` of Deno or Bun, which are not asked for `onread`). */
+const IS_NODE = typeof (globalThis as { Deno?: unknown }).Deno === "undefined" &&
+  typeof (globalThis as { Bun?: unknown }).Bun === "undefined";
 import type { Conn } from "./transport.ts";
 import type { ConnectOptions, ConnectTlsOptions } from "./connect.ts";
 
@@ -125,9 +129,10 @@ async function openSocket(
   servername: string | undefined,
   progress: DialProgress,
   signal: AbortSignal | undefined,
+  borrowed?: ReturnType<typeof borrowedReadOptions>,
 ): Promise<Socket> {
   if (tls === undefined) {
-    const socket = netConnect({ ...target, allowHalfOpen: true });
+    const socket = netConnect({ ...target, allowHalfOpen: true, ...borrowed?.options });
     await settle(socket, "connect", signal);
     return socket;
   }
@@ -147,8 +152,17 @@ export async function nodeDial(options: ConnectOptions, progress: DialProgress):
     port: options.port,
     ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
   };
-  const socket = await openSocket(target, tls, serverNameOf(options), progress, signal);
-  return new NodeConn(socket, unix === undefined ? null : "", tls === undefined ? null : true);
+  // Plain sockets on Node read into a shared buffer (no Buffer per read, no stream machinery).
+  const borrowed = tls === undefined && IS_NODE ? borrowedReadOptions() : undefined;
+  const socket = await openSocket(target, tls, serverNameOf(options), progress, signal, borrowed);
+  const conn = new NodeConn(
+    socket,
+    unix === undefined ? null : "",
+    tls === undefined ? null : true,
+    borrowed !== undefined,
+  );
+  borrowed?.bind(conn);
+  return conn;
 }
 
 const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

@@ -83,6 +83,55 @@ function pem(value: string | Uint8Array): string | Buffer {
     : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
 
+/**
+ * The read buffer of every socket that reads with `onread` (client sockets
+ * on Node): libuv reads one socket at a time and the bytes are handed on
+ * before the next read, so one buffer serves them all.
+ */
+let sharedReadBuffer: Buffer | null = null;
+
+/**
+ * `net.connect` options that read into a shared buffer instead of making a
+ * `Buffer` per read and pushing it through the stream machinery, and the
+ * function that binds the socket's {@linkcode NodeConn} to them once made.
+ * The connection then says {@linkcode NodeConn.borrowedReads}. Node only
+ * (Deno's and Bun's `node:net` are not asked to do this).
+ *
+ * @returns The `onread` option and `bind`.
+ * @example
+ * ```ts ignore
+ * const reads = borrowedReadOptions();
+ * const socket = net.connect({ port: 8080, ...reads.options });
+ * reads.bind(new NodeConn(socket, null, null, true));
+ * ```
+ */
+export function borrowedReadOptions(): {
+  options: { onread: { buffer: Buffer; callback: (n: number, buf: Buffer) => boolean } };
+  bind: (conn: NodeConn) => void;
+} {
+  let conn: NodeConn | null = null;
+  const early: Uint8Array[] = [];
+  sharedReadBuffer ??= Buffer.allocUnsafe(64 * 1024);
+  return {
+    options: {
+      onread: {
+        buffer: sharedReadBuffer,
+        callback: (n, buf) => {
+          // A plain Uint8Array view: `slice()` of a Buffer would not copy.
+          const chunk = new Uint8Array(buf.buffer, buf.byteOffset, n);
+          if (conn === null) early.push(chunk.slice()); // not bound yet: keep a copy
+          else NodeConn.readBorrowed(conn, chunk);
+          return true;
+        },
+      },
+    },
+    bind: (bound) => {
+      conn = bound;
+      for (const chunk of early.splice(0)) NodeConn.readBorrowed(bound, chunk);
+    },
+  };
+}
+
 /** The connection a socket belongs to, for the listeners shared by all sockets. */
 const kConn = Symbol("sluice.conn");
 type OwnedSocket = Socket & { [kConn]: NodeConn };
@@ -132,8 +181,57 @@ export class NodeConn implements Conn {
     conn.#call(conn.#events!.drain);
   };
 
-  /** `requestCert` is `null` for a plain connection, else whether the listener asked for one. */
-  constructor(socket: Socket, unixPath: string | null, requestCert: boolean | null) {
+  /** Whether `data()` chunks are views of the shared read buffer (see {@linkcode borrowedReadOptions}). */
+  readonly borrowedReads: boolean;
+
+  /**
+   * Data read into the shared buffer of a socket made with
+   * {@linkcode borrowedReadOptions}: handed on as the "data" event would be
+   * (held while not started; a copy, since the buffer is reused).
+   *
+   * @param conn The socket's connection.
+   * @param chunk A view of the shared buffer.
+   */
+  static readBorrowed(conn: NodeConn, chunk: Uint8Array): void {
+    if (conn.#socket.destroyed) return;
+    if (conn.#events === null || conn.#paused) {
+      conn.#early.push(chunk.slice());
+      return;
+    }
+    try {
+      conn.#events.data(chunk);
+    } catch (error) {
+      conn.destroy(asError(error));
+    }
+  }
+
+  /** Copies of chunks read before `start()` or while paused (a borrowed-read socket), in order. */
+  #early: Uint8Array[] = [];
+
+  /** Hands on the chunks kept by {@linkcode NodeConn.readBorrowed} while it may. */
+  #flushEarly(): void {
+    const early = this.#early;
+    while (early.length > 0 && !this.#paused && this.#events !== null && !this.#socket.destroyed) {
+      const chunk = early.shift()!;
+      try {
+        this.#events.data(chunk);
+      } catch (error) {
+        this.destroy(asError(error));
+      }
+    }
+  }
+
+  /**
+   * `requestCert` is `null` for a plain connection, else whether the listener
+   * asked for one; `borrowed`: the socket reads with {@linkcode borrowedReadOptions}.
+   */
+  constructor(
+    socket: Socket,
+    unixPath: string | null,
+    requestCert: boolean | null,
+    borrowed = false,
+  ) {
+    this.borrowedReads = borrowed;
     this.#socket = socket;
     this.#unixPath = unixPath;
     // The peer is read now: once the socket closed it can no longer be asked.
@@ -168,9 +266,10 @@ export class NodeConn implements Conn {
     const socket = this.#socket;
     // A paused stream stays paused when a "data" listener is added.
     if (this.#paused) socket.pause();
-    socket.on("data", NodeConn.#onData);
+    if (!this.borrowedReads) socket.on("data", NodeConn.#onData);
     socket.on("end", NodeConn.#onEnd);
     socket.on("drain", NodeConn.#onDrain);
+    if (this.#early.length > 0) this.#flushEarly();
     if (!this.#paused) socket.resume();
   }
 
@@ -181,7 +280,8 @@ export class NodeConn implements Conn {
 
   resume(): void {
     this.#paused = false;
-    if (this.#events !== null && !this.#closed) this.#socket.resume();
+    if (this.#early.length > 0) this.#flushEarly();
+    if (this.#events !== null && !this.#closed && !this.#paused) this.#socket.resume();
   }
 
   writeLatin1(text: string): boolean {

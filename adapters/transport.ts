@@ -133,7 +133,8 @@ export interface TlsInfo {
 export interface ConnEvents {
   /**
    * Bytes read, in order. The chunk is the receiver's: the transport never
-   * reuses or changes it, so it may be kept without a copy. Never empty, never
+   * reuses or changes it, so it may be kept without a copy (unless the
+   * connection says {@linkcode Conn.borrowedReads}). Never empty, never
    * called while the connection is paused or after `end()` or `close()`.
    */
   data(chunk: Uint8Array): void;
@@ -189,6 +190,13 @@ export interface Conn {
   readonly remoteAddress: Address;
   /** What the TLS handshake settled (done before the listener hands the connection over), or `null` for plain connections. */
   readonly tls: TlsInfo | null;
+  /**
+   * `true` when `data()` chunks are views of a read buffer that the next read
+   * overwrites: valid during the call only, so what is kept must be copied.
+   * Client connections on Node read this way (no buffer made per read);
+   * absent or `false` everywhere else.
+   */
+  readonly borrowedReads?: boolean;
   /**
    * Sets the callbacks and begins reading (unless `pause()` was called
    * first). Throws `TypeError` when called twice. A connection that closed

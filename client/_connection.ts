@@ -63,6 +63,8 @@ export class ClientConnection {
   readonly #onIdle: ((connection: ClientConnection) => void) | undefined;
   readonly #onEnded: ((connection: ClientConnection) => void) | undefined;
   readonly #peer: { host: string; port: number };
+  /** `data()` chunks are views of a reused buffer (`Conn.borrowedReads`). */
+  readonly #borrowed: boolean;
   #ex: Exchange | null = null;
   #dead = false;
   #closed = false;
@@ -90,6 +92,7 @@ export class ClientConnection {
     this.#onIdle = options.onIdle;
     this.#onEnded = options.onEnded;
     this.#peer = peerOf(conn.remoteAddress);
+    this.#borrowed = conn.borrowedReads === true;
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     const isClosed = (): boolean => this.#closed;
     this.#host = {
@@ -375,7 +378,8 @@ export class ClientConnection {
     }
     const channel = ex.channel;
     if (channel === null) return;
-    if (!channel.push(chunk)) this.#setPaused(true);
+    // A borrowed read buffer is reused by the next read: the body keeps a copy.
+    if (!channel.push(this.#borrowed ? chunk.slice() : chunk)) this.#setPaused(true);
   }
 
   #onComplete(trailers: string[] | null): void {

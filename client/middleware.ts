@@ -143,7 +143,8 @@ export class ClientRequest {
   getField(name: string): string | null {
     if (this.#headers !== null) return this.#headers.get(name);
     const lower = name.toLowerCase();
-    for (const [key, value] of this.#fields!) if (key === lower) return value;
+    const fields = this.#fields!;
+    for (let i = 0; i < fields.length; i++) if (fields[i][0] === lower) return fields[i][1];
     return null;
   }
 

@@ -87,7 +87,8 @@ export class Recorder implements ConnEvents {
     if (this.closes > 0) this.violations.push("data() after close()");
     if (this.ended) this.violations.push("data() after end()");
     if (chunk.length === 0) this.violations.push("empty chunk");
-    this.chunks.push(chunk);
+    // A copy: client connections on Node lend their read buffer (`Conn.borrowedReads`).
+    this.chunks.push(new Uint8Array(chunk));
     this.bytes += chunk.length;
     this.onData?.(chunk);
   }

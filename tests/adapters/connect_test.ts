@@ -128,6 +128,31 @@ for (const [name, transport] of transports) {
       assert.equal(await roundTrip(conn, "hello over tcp"), "hello over tcp");
     });
 
+    test("TCP: 1 MiB echoed in 4 KiB writes arrives whole and in order (reads lent on Node)", async () => {
+      const port = await start(echoServer());
+      const conn = await within(
+        transport.connect({ hostname: "127.0.0.1", port }),
+        5000,
+        "connect",
+      );
+      // Node's own plain sockets read into one shared buffer; nothing else lends its reads.
+      assert.equal(conn.borrowedReads === true, runtime === "node" && name.endsWith("default"));
+      const rec = new Recorder();
+      const watchedConn = watched(conn, rec);
+      watchedConn.start(rec);
+      const sent = new Uint8Array(1024 * 1024);
+      for (let i = 0; i < sent.length; i++) sent[i] = (i * 7 + (i >> 12)) & 0xff;
+      for (let at = 0; at < sent.length; at += 4096) {
+        watchedConn.write(sent.subarray(at, at + 4096));
+      }
+      watchedConn.end();
+      assert.equal(await within(rec.closed, 10_000, "close()"), null);
+      assert.deepEqual(rec.violations, []);
+      const got = rec.received();
+      assert.equal(got.length, sent.length);
+      assert.ok(got.every((byte, i) => byte === sent[i]), "the bytes are the ones sent");
+    });
+
     test("a port nothing listens on: SLUICE_ERR_CONNECT_REFUSED", async () => {
       const server = createNetServer();
       const port = await start(server);

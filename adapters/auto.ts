@@ -16,7 +16,7 @@ import process from "node:process";
 import { rawBackend } from "../server/engine.ts";
 import type { ServerBackend } from "../server/types.ts";
 import { bunNativeBackend } from "./_bun_native.ts";
-import { bunTransport } from "./_bun_transport.ts";
+import { bunTransport } from "./_bun_listen.ts";
 import { denoNativeBackend } from "./_deno_native.ts";
 import { denoTransport } from "./_deno_transport.ts";
 import { nodeTransport } from "./node.ts";

@@ -13,5 +13,5 @@
  * @module
  */
 
-export { BunTransport, bunTransport } from "./_bun_transport.ts";
+export { BunTransport, bunTransport } from "./_bun_listen.ts";
 export { bunNativeBackend } from "./_bun_native.ts";

@@ -13,7 +13,7 @@ import { ListenError, nodeTransport, type ServerTransport } from "../../adapters
 setTimeout(() => process.exit(3), 30_000).unref();
 
 async function pick(name: string): Promise<ServerTransport> {
-  if (name === "bun") return (await import("../../adapters/_bun_transport.ts")).bunTransport;
+  if (name === "bun") return (await import("../../adapters/_bun_listen.ts")).bunTransport;
   if (name === "deno") return (await import("../../adapters/_deno_transport.ts")).denoTransport;
   return nodeTransport;
 }

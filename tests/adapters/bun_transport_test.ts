@@ -1,10 +1,10 @@
-// bunTransport (adapters/_bun_transport.ts) runs on Bun only: the shared
+// bunTransport (adapters/_bun_listen.ts, over adapters/_bun_transport.ts) runs on Bun only: the shared
 // contract suite, plus what is Bun's own. Elsewhere it must refuse to listen.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ListenError } from "../../adapters/transport.ts";
-import { BunTransport, bunTransport } from "../../adapters/_bun_transport.ts";
+import { BunTransport, bunTransport } from "../../adapters/_bun_listen.ts";
 import { transportContract } from "./_transport_contract.ts";
 import { runtime } from "./_net.ts";
 

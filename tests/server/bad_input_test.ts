@@ -7,7 +7,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
-import { bunTransport } from "../../adapters/_bun_transport.ts";
+import { bunTransport } from "../../adapters/_bun_listen.ts";
 import { denoTransport } from "../../adapters/_deno_transport.ts";
 import { nodeTransport } from "../../adapters/node.ts";
 import type { Conn, ConnEvents, ServerTransport } from "../../adapters/transport.ts";

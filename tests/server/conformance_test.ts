@@ -4,7 +4,7 @@
 // each native server say where it differs from the raw engine.
 
 import { bunNativeBackend } from "../../adapters/_bun_native.ts";
-import { bunTransport } from "../../adapters/_bun_transport.ts";
+import { bunTransport } from "../../adapters/_bun_listen.ts";
 import { denoNativeBackend } from "../../adapters/_deno_native.ts";
 import { denoTransport } from "../../adapters/_deno_transport.ts";
 import { nodeTransport } from "../../adapters/node.ts";

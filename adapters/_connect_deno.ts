@@ -50,13 +50,14 @@ export async function denoDial(options: ConnectOptions, progress: DialProgress):
       conn.close();
       throw new Error("Aborted");
     }
-    return new DenoConn(conn, null);
+    return new DenoConn(conn, null, true);
   }
   const { hostname, port } = options;
   if (tls === undefined) {
     return new DenoConn(
       await Deno.connect({ hostname, port, ...(signal ? { signal } : {}) }),
       null,
+      true,
     );
   }
   const caCerts = caList(tls.ca);
@@ -109,5 +110,5 @@ export async function denoDial(options: ConnectOptions, progress: DialProgress):
     alpnProtocol,
     servername: servername ?? null,
     authorized: true,
-  });
+  }, true);
 }

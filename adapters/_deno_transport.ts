@@ -83,6 +83,8 @@ export class DenoConn implements Conn {
   readonly localAddress: Address;
   readonly remoteAddress: Address;
   readonly tls: TlsInfo | null;
+  /** Whether `data()` chunks are views of the reused read buffer. */
+  readonly borrowedReads: boolean;
   #conn: Deno.Conn;
   #events: ConnEvents | null = null;
   #error: Error | null = null;
@@ -109,11 +111,18 @@ export class DenoConn implements Conn {
   #closed = false;
   readonly #runReadLoop = (): void => void this.#readLoop();
 
-  constructor(conn: Deno.Conn, tls: TlsInfo | null) {
+  /**
+   * @param conn The Deno connection.
+   * @param tls What its TLS handshake settled, or `null`.
+   * @param borrowedReads Read into one reused buffer and hand out views of it
+   *   (see {@linkcode Conn.borrowedReads}); dialled connections do.
+   */
+  constructor(conn: Deno.Conn, tls: TlsInfo | null, borrowedReads = false) {
     this.#conn = conn;
     this.localAddress = toAddress(conn.localAddr);
     this.remoteAddress = toAddress(conn.remoteAddr);
     this.tls = tls;
+    this.borrowedReads = borrowedReads;
   }
 
   start(events: ConnEvents): void {
@@ -205,7 +214,8 @@ export class DenoConn implements Conn {
         if (this.#closed) return;
         if (n === null) this.#eof = true;
         else if (n > 0) {
-          this.#held = buffer.slice(0, n);
+          // Borrowed: a view, valid until the next read (which comes only after it is delivered).
+          this.#held = this.borrowedReads ? buffer.subarray(0, n) : buffer.slice(0, n);
           if (n === buffer.length && n < READ_SIZE_MAX) {
             this.#buffer = new Uint8Array(n * 4);
           } else if (n < READ_SIZE_MIN && buffer.length > READ_SIZE_MIN) {

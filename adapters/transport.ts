@@ -193,8 +193,9 @@ export interface Conn {
   /**
    * `true` when `data()` chunks are views of a read buffer that the next read
    * overwrites: valid during the call only, so what is kept must be copied.
-   * Client connections on Node read this way (no buffer made per read);
-   * absent or `false` everywhere else.
+   * Dialled connections on Node (plain TCP and Unix sockets) and on Deno
+   * read this way (no buffer made per read); absent or `false` everywhere
+   * else.
    */
   readonly borrowedReads?: boolean;
   /**

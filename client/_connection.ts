@@ -378,8 +378,8 @@ export class ClientConnection {
     }
     const channel = ex.channel;
     if (channel === null) return;
-    // A borrowed read buffer is reused by the next read: the body keeps a copy.
-    if (!channel.push(this.#borrowed ? chunk.slice() : chunk)) this.#setPaused(true);
+    // A borrowed read buffer is reused by the next read: the channel copies what it keeps.
+    if (!channel.push(chunk, this.#borrowed)) this.#setPaused(true);
   }
 
   #onComplete(trailers: string[] | null): void {

@@ -11,12 +11,10 @@ import type { ClientConnection, ConnectionResponse } from "./_connection.ts";
 import { parseSetCookie } from "./_cookie_parse.ts";
 import { type LeakState, pending, watch } from "./_response_leak.ts";
 import { ResponseStatusError } from "./errors.ts";
-import { concatBytes } from "../util/bytes.ts";
+import { decodeUtf8Chunks, joinOwned } from "../util/bytes.ts";
+import { byteStream } from "../util/byte_stream.ts";
 import type { BodyChannel } from "./_body_channel.ts";
 import { ExchangeResponse } from "./_connection_response.ts";
-
-/** One decoder for every `text()` (decoding whole buffers keeps no state between calls). */
-const utf8 = new TextDecoder();
 
 const NO_HISTORY: readonly ClientResponse[] = Object.freeze([]);
 
@@ -244,24 +242,30 @@ export class ClientResponse {
 
   /**
    * The body stream, or `null` when the response has none (HEAD, 204, 304).
-   * Reading it to the end returns the connection to the pool.
+   * Reading it to the end returns the connection to the pool. It is a byte
+   * stream, as `fetch`'s is: `getReader({ mode: "byob" })` reads into your
+   * own buffer, straight from the socket's when the read is waiting for
+   * bytes — the way to stream a large body without a buffer per chunk.
    */
   get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
     if (this.#channel === null && this.#raw === null) return null;
-    // A stream that marks the body used on the first read, as `Response` does.
-    this.#exposed ??= new ReadableStream<Uint8Array<ArrayBuffer>>({
-      pull: async (controller) => {
+    // A byte stream that marks the body used on the first read, as `Response` does.
+    this.#exposed ??= byteStream({
+      read: () => {
         this.#disturbed = true;
-        const { done, value } = await this.#read(this.#source());
-        if (done) controller.close();
-        else controller.enqueue(value as Uint8Array<ArrayBuffer>);
+        return this.#read(this.#source());
+      },
+      readInto: (view) => {
+        this.#disturbed = true;
+        const source = this.#source();
+        return source === this.#channel ? this.#readInto(this.#channel, view) : null;
       },
       cancel: async (reason) => {
         this.#disturbed = true;
         this.#done();
         await this.#source().cancel(reason);
       },
-    }, { highWaterMark: 0 });
+    });
     return this.#exposed;
   }
 
@@ -317,7 +321,7 @@ export class ClientResponse {
    * @throws {TypeError} when the body was already used or released.
    */
   bytes(): Promise<Uint8Array<ArrayBuffer>> {
-    return this.#readWhole(joinedAll);
+    return this.#readWhole(joinOwned);
   }
 
   /**
@@ -337,7 +341,7 @@ export class ClientResponse {
    * @throws {TypeError} when the body was already used or released.
    */
   text(): Promise<string> {
-    return this.#readWhole(decodeChunks);
+    return this.#readWhole(decodeUtf8Chunks);
   }
 
   /**
@@ -535,6 +539,18 @@ export class ClientResponse {
     }
   }
 
+  /** Reads into `view` from the channel; the end or an error of the body calls `onDone`. */
+  async #readInto(channel: BodyChannel, view: Uint8Array): Promise<number> {
+    try {
+      const n = await channel.readInto(view);
+      if (n === 0) this.#done();
+      return n;
+    } catch (error) {
+      this.#done();
+      throw error;
+    }
+  }
+
   #done(): void {
     const onDone = this.#onDone;
     if (onDone === null) return;
@@ -566,34 +582,4 @@ export class ClientResponse {
 interface ChunkReader {
   read(): Promise<ReadableStreamReadResult<Uint8Array>>;
   cancel(reason?: unknown): unknown;
-}
-
-/** The total length of `chunks`. */
-function byteSize(chunks: readonly Uint8Array[]): number {
-  let size = 0;
-  for (const chunk of chunks) size += chunk.byteLength;
-  return size;
-}
-
-/** The chunks as one `Uint8Array` that owns its buffer. */
-function joinedAll(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  return joined(chunks, byteSize(chunks));
-}
-
-/** The chunks decoded as UTF-8 (a single chunk straight from its view). */
-function decodeChunks(chunks: readonly Uint8Array[]): string {
-  if (chunks.length === 1) return utf8.decode(chunks[0]);
-  return utf8.decode(joined(chunks, byteSize(chunks)));
-}
-
-/** The chunks as one `Uint8Array` that owns its buffer (`.buffer` is exactly the body). */
-function joined(chunks: readonly Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
-  if (chunks.length === 0) return new Uint8Array(0);
-  const first = chunks[0];
-  if (chunks.length === 1) {
-    return (first.byteOffset === 0 && first.buffer.byteLength === size
-      ? first
-      : first.slice()) as Uint8Array<ArrayBuffer>; // a view of a larger buffer is copied
-  }
-  return concatBytes(chunks, size) as Uint8Array<ArrayBuffer>;
 }

@@ -18,3 +18,41 @@ export function concatBytes(chunks: readonly Uint8Array[], total: number): Uint8
   }
   return out;
 }
+
+/** One decoder for every call (decoding whole buffers keeps no state between calls). */
+const utf8 = new TextDecoder();
+
+/** The total length of `chunks`. */
+function byteSize(chunks: readonly Uint8Array[]): number {
+  let size = 0;
+  for (const chunk of chunks) size += chunk.byteLength;
+  return size;
+}
+
+/**
+ * `chunks` as one `Uint8Array` that owns its buffer (`.buffer` is exactly
+ * the bytes): the only chunk itself when it does, else a copy.
+ */
+export function joinOwned(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  if (chunks.length === 0) return new Uint8Array(0);
+  if (chunks.length === 1) return ownedBytes(chunks[0]);
+  return concatBytes(chunks, byteSize(chunks)) as Uint8Array<ArrayBuffer>;
+}
+
+/**
+ * `chunk` when it owns its whole `ArrayBuffer` (it may then be transferred
+ * or handed out as `.buffer`), else a copy: a view of a larger or shared
+ * buffer never exposes, or detaches, bytes around it.
+ */
+export function ownedBytes(chunk: Uint8Array): Uint8Array<ArrayBuffer> {
+  return chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength &&
+      chunk.buffer instanceof ArrayBuffer
+    ? chunk as Uint8Array<ArrayBuffer>
+    : chunk.slice();
+}
+
+/** `chunks` decoded as UTF-8 (a single chunk straight from its view, no copy). */
+export function decodeUtf8Chunks(chunks: readonly Uint8Array[]): string {
+  if (chunks.length === 1) return utf8.decode(chunks[0]);
+  return utf8.decode(concatBytes(chunks, byteSize(chunks)));
+}

@@ -6,9 +6,12 @@
  *     warm-up (min(100, N/4)), then N POSTs of a MIB-MiB body (default 1) to
  *     URL (`/echo` of shape_server.mjs), CONC workers; the answer must be the
  *     body length.
- *   <runtime> bench/clients/shapes.ts CLIENT stream URL
+ *   <runtime> bench/clients/shapes.ts CLIENT stream URL [byob]
  *     reads a 16 MiB body (warm-up), then URL (`/stream`, 1 GiB) chunk by
  *     chunk, dropping the chunks; records VmHWM (peak RSS) before and after.
+ *     With `byob` (clients whose body is a byte `ReadableStream`: sluice,
+ *     fetch), reads with `getReader({ mode: "byob" })` into one reused
+ *     64 KiB buffer instead.
  *
  * CLIENT: `sluice`, `fetch`, `undici` (Node; the npm package of the harness,
  * resolved from `$BENCH_ROOT`). Prints one line `SHAPEJSON {...}`.
@@ -18,7 +21,13 @@
 
 import { args, cpuMicros, procStatusKib, run, runtimeName } from "./_driver.ts";
 
-type Get = (url: string) => Promise<{ status: number; chunks: AsyncIterable<Uint8Array> }>;
+interface Got {
+  status: number;
+  chunks: AsyncIterable<Uint8Array>;
+  /** The body as a stream, for BYOB reads (clients that have one). */
+  body?: ReadableStream<Uint8Array> | null;
+}
+type Get = (url: string) => Promise<Got>;
 type Post = (url: string, body: Uint8Array) => Promise<{ status: number; text: string }>;
 interface Client {
   name: string;
@@ -45,7 +54,7 @@ async function makeClient(kind: string, conc: number): Promise<Client> {
       name: "sluice.ClientSession",
       get: async (url) => {
         const res = await session.get(url);
-        return { status: res.status, chunks: readerChunks(res.body) };
+        return { status: res.status, chunks: readerChunks(res.body), body: res.body };
       },
       post: async (url, body) => {
         const res = await session.post(url, { data: body });
@@ -59,7 +68,7 @@ async function makeClient(kind: string, conc: number): Promise<Client> {
       name: "fetch",
       get: async (url) => {
         const res = await fetch(url);
-        return { status: res.status, chunks: readerChunks(res.body) };
+        return { status: res.status, chunks: readerChunks(res.body), body: res.body };
       },
       post: async (url, body) => {
         const res = await fetch(url, { method: "POST", body: body as BodyInit });
@@ -104,6 +113,18 @@ async function makeClient(kind: string, conc: number): Promise<Client> {
   throw new TypeError(`Cannot run shapes: unknown client ${kind} (sluice, fetch, undici)`);
 }
 
+/** Reads `body` with a BYOB reader into one reused 64 KiB buffer. */
+async function* byobChunks(body: ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> {
+  const reader = body.getReader({ mode: "byob" });
+  let buffer = new ArrayBuffer(65536);
+  for (;;) {
+    const { done, value } = await reader.read(new Uint8Array(buffer));
+    if (done) return;
+    yield value;
+    buffer = value.buffer as ArrayBuffer;
+  }
+}
+
 async function drain(
   client: Client,
   url: string,
@@ -111,8 +132,9 @@ async function drain(
   atMark: () => Promise<void> = () => Promise.resolve(),
 ): Promise<number> {
   const res = await client.get(url);
+  if (byob && !res.body) throw new TypeError(`Cannot read with BYOB: ${client.name} has no stream`);
   let n = 0;
-  for await (const c of res.chunks) {
+  for await (const c of byob ? byobChunks(res.body!) : res.chunks) {
     n += c.byteLength;
     if (n >= mark) {
       mark = Infinity;
@@ -124,6 +146,7 @@ async function drain(
 }
 
 const [kind, shape, url] = args;
+const byob = shape === "stream" && args[3] === "byob";
 if (shape === "post") {
   const n = Number(args[3] ?? 1000);
   const conc = Number(args[4] ?? 8);
@@ -169,7 +192,7 @@ if (shape === "post") {
   await client.close();
   console.log(
     "SHAPEJSON " + JSON.stringify({
-      name: client.name,
+      name: byob ? `${client.name} (BYOB reader)` : client.name,
       runtime: runtimeName(),
       shape: "stream",
       bytes,

@@ -10,7 +10,8 @@
 #          bench/clients/shape_server.mjs (reads the body, answers its length)
 #   stream one STREAM_BYTES (1 GiB) body from /stream, 64 KiB chunks, read chunk
 #          by chunk and dropped; peak-RSS growth = VmHWM after - VmHWM before
-#          (after a 16 MiB warm-up download), also VmHWM at a quarter
+#          (after a 16 MiB warm-up download), also VmHWM at a quarter; the
+#          *-byob contenders read it with a BYOB reader into one reused buffer
 #
 # Env (defaults): PB=/tmp/pb (a copy of ../shared/bench with npm ci done; made if
 #   missing) REPS=3 N=20000 SEQ_N=20000 CONC=64 POST_N=1000 POST_CONC=8 POST_MIB=1
@@ -80,6 +81,7 @@ if [ ${#SHAPES[@]} -gt 0 ]; then
     for i in $(seq 0 $((NC - 1))); do
       IFS=$'\t' read -r name cmd <<<"${CLIENTS[$(( (i + rep - 1) % NC ))]}"
       for shape in "${SHAPES[@]}"; do
+        [[ $name == *-byob && $shape != stream ]] && continue # BYOB contenders: stream only
         if [ "$shape" = post ]; then set -- post "$base/echo" "$POST_N" "$POST_CONC" "$POST_MIB"
         else set -- stream "$base/stream?bytes=$STREAM_BYTES"; fi
         clog="$OUT/raw/$name.$shape.rep$rep.txt"

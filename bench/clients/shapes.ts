@@ -6,12 +6,12 @@
  *     warm-up (min(100, N/4)), then N POSTs of a MIB-MiB body (default 1) to
  *     URL (`/echo` of shape_server.mjs), CONC workers; the answer must be the
  *     body length.
- *   <runtime> bench/clients/shapes.ts CLIENT stream URL [byob]
+ *   <runtime> bench/clients/shapes.ts CLIENT stream URL
  *     reads a 16 MiB body (warm-up), then URL (`/stream`, 1 GiB) chunk by
  *     chunk, dropping the chunks; records VmHWM (peak RSS) before and after.
- *     With `byob` (clients whose body is a byte `ReadableStream`: sluice,
- *     fetch), reads with `getReader({ mode: "byob" })` into one reused
- *     64 KiB buffer instead.
+ *     CLIENT `sluice-byob` or `fetch-byob` (bodies that are byte streams;
+ *     not Bun's `fetch`) reads with `getReader({ mode: "byob" })` into one
+ *     reused 64 KiB buffer instead (stream only).
  *
  * CLIENT: `sluice`, `fetch`, `undici` (Node; the npm package of the harness,
  * resolved from `$BENCH_ROOT`). Prints one line `SHAPEJSON {...}`.
@@ -145,8 +145,12 @@ async function drain(
   return n;
 }
 
-const [kind, shape, url] = args;
-const byob = shape === "stream" && args[3] === "byob";
+const [client, shape, url] = args;
+const byob = client.endsWith("-byob");
+const kind = byob ? client.slice(0, -"-byob".length) : client;
+if (byob && shape !== "stream") {
+  throw new TypeError(`Cannot run ${shape} with ${client}: stream only`);
+}
 if (shape === "post") {
   const n = Number(args[3] ?? 1000);
   const conc = Number(args[4] ?? 8);

@@ -24,6 +24,8 @@ import {
   type Target,
   targetOf,
   tlsFingerprint,
+  type UrlParts,
+  urlParts,
 } from "./_pool_connect.ts";
 import { Dialer, type DialTarget, notify } from "./_pool_dial.ts";
 import { proxyHeaders, proxyKey, proxyTarget } from "./_proxy.ts";
@@ -172,11 +174,11 @@ export class Connector {
     let key: string;
     let outgoing: ConnectionRequest;
     try {
-      const { hostname, port, secure } = targetOf(url);
-      target = { hostname, port, secure, proxy };
+      const parts = urlParts(url);
+      target = { hostname: parts.hostname, port: parts.port, secure: parts.secure, proxy };
       const direct = keyOf(target, this.#tls);
       key = proxy === null ? direct : `${direct}|${proxyKey(proxy)}`;
-      outgoing = this.#outgoing(url, request, signal, proxy);
+      outgoing = this.#outgoing(url, parts, request, signal, proxy);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -323,17 +325,18 @@ export class Connector {
 
   #outgoing(
     url: URL,
+    parts: UrlParts,
     request: PoolRequest,
     signal: AbortSource | undefined,
     proxy: ProxyInfo | null,
   ): ConnectionRequest {
     // Through a proxy, plain http goes in absolute form with the proxy's credentials.
-    const viaProxy = proxy !== null && url.protocol === "http:";
+    const viaProxy = proxy !== null && !parts.secure;
     return {
       method: request.method,
-      target: request.target ?? (viaProxy ? proxyTarget(url) : url.pathname + url.search),
+      target: request.target ?? (viaProxy ? proxyTarget(url) : parts.path),
       headers: viaProxy ? [...request.headers, ...proxyHeaders(proxy)] : request.headers,
-      host: url.host,
+      host: parts.host,
       body: request.body,
       contentLength: request.contentLength,
       expect100: request.expect100,

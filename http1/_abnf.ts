@@ -65,7 +65,12 @@ export function latin1Exact(bytes: Uint8Array, start: number, end: number): stri
   return out;
 }
 
-/** A view of `n` bytes at `pos` (cheaper than `subarray` on older V8). */
+/**
+ * A view of `n` bytes at `pos`. `subarray`: as fast as a view made from
+ * `.buffer` on today's V8, and on JavaScriptCore reading `.buffer` of a
+ * small fresh array (each socket read on Bun) first moves its bytes into a
+ * new `ArrayBuffer` (~0.6 µs).
+ */
 export function view(bytes: Uint8Array, pos: number, n: number): Uint8Array {
-  return new Uint8Array(bytes.buffer, bytes.byteOffset + pos, n);
+  return bytes.subarray(pos, pos + n);
 }

@@ -64,7 +64,7 @@ export class ClientSession {
   readonly #baseUrl: URL | undefined;
   readonly #headers: Headers;
   /** The default fields as lower-case pairs, copied into each request. */
-  readonly #defaultFields: ReadonlyArray<[string, string]>;
+  readonly #defaultFields: ReadonlyArray<readonly [string, string]>;
   readonly #jar: AbstractCookieJar;
   readonly #timeout: ResolvedTimeouts;
   readonly #connector: Connector;
@@ -100,7 +100,8 @@ export class ClientSession {
     if (this.#decompress !== null) headers.set("accept-encoding", acceptEncodingValue());
     for (const [name, value] of new Headers(options.headers)) headers.set(name, value);
     this.#headers = headers;
-    this.#defaultFields = Object.freeze([...headers]);
+    // Frozen, pairs too: shared by every request (copied on a change), its head text made once.
+    this.#defaultFields = Object.freeze([...headers].map((pair) => Object.freeze(pair)));
     this.#jar = options.cookieJar ?? new CookieJar();
     this.#timeout = resolveTimeouts(options.timeout);
     const connector = options.connector;
@@ -374,7 +375,7 @@ export class ClientSession {
       method: checkMethod(method),
       url,
       // Shared until changed: ClientRequest copies a frozen list on its first change.
-      headers: this.#defaultFields as Array<[string, string]>,
+      headers: this.#defaultFields as unknown as Array<[string, string]>,
       timeout: timeouts,
       signal,
       expect100: options.expect100,

@@ -260,6 +260,27 @@ export function encodeRequestHeadText(
   return requestLine(method, target, options) + fields.text + CRLF;
 }
 
+/** The checked text of field lists that cannot change (frozen, pairs too). */
+const frozenBlocks = new WeakMap<object, string>();
+
+/**
+ * The fields of `headers` as head text, checked once and remembered, when
+ * the list and its pairs are frozen (a client session's default fields,
+ * shared by its requests); `undefined` for any other list.
+ */
+function frozenBlock(headers: ReadonlyArray<readonly [string, string]>): string | undefined {
+  if (!Object.isFrozen(headers)) return undefined;
+  let text = frozenBlocks.get(headers);
+  if (text === undefined) {
+    for (let i = 0; i < headers.length; i++) if (!Object.isFrozen(headers[i])) return undefined;
+    const fields = new FieldWriter();
+    for (let i = 0; i < headers.length; i++) fields.add(headers[i][0], headers[i][1], false);
+    text = fields.text;
+    frozenBlocks.set(headers, text);
+  }
+  return text;
+}
+
 /**
  * A request head as a Latin-1 string from three field lists written in
  * order (no list copied): for the client, which puts `Host` first and its
@@ -276,7 +297,9 @@ export function requestHeadOf(
   if (before !== null) {
     for (let i = 0; i < before.length; i++) fields.add(before[i][0], before[i][1], false);
   }
-  for (let i = 0; i < headers.length; i++) fields.add(headers[i][0], headers[i][1], false);
+  const block = frozenBlock(headers);
+  if (block !== undefined) fields.text += block;
+  else for (let i = 0; i < headers.length; i++) fields.add(headers[i][0], headers[i][1], false);
   if (after !== null) {
     for (let i = 0; i < after.length; i++) fields.add(after[i][0], after[i][1], false);
   }

@@ -10,6 +10,7 @@ import {
   HttpSerializeError,
   type SerializeErrorCode,
 } from "../../http1/mod.ts";
+import { requestHeadOf } from "../../http1/serializer.ts";
 import { bytes, latin1, runAllFeedings, runChunks } from "./_harness.ts";
 
 function concat(...parts: Uint8Array[]): Uint8Array {
@@ -378,6 +379,45 @@ describe("encodeResponse() with string bodies", () => {
       assert.equal(text.slice(split), body);
       const length = new TextEncoder().encode(body).length;
       assert.match(text.slice(0, split), new RegExp(`content-length: ${length}\r\n`));
+    }
+  });
+});
+
+describe("requestHeadOf: frozen field lists (a client session's defaults)", () => {
+  const frozen = (pairs: [string, string][]) =>
+    Object.freeze(pairs.map((pair) => Object.freeze(pair) as readonly [string, string]));
+
+  test("a frozen list writes the same head as a plain one, every time", () => {
+    const pairs: [string, string][] = [["user-agent", "sluice"], ["accept", "*/*"]];
+    const list = frozen(pairs);
+    const plain = requestHeadOf("GET", "/a", [["host", "x"]], pairs, null);
+    assert.equal(plain, "GET /a HTTP/1.1\r\nhost: x\r\nuser-agent: sluice\r\naccept: */*\r\n\r\n");
+    for (let i = 0; i < 3; i++) {
+      assert.equal(requestHeadOf("GET", "/a", [["host", "x"]], list, null), plain);
+    }
+    assert.equal(
+      requestHeadOf("POST", "/b", null, list, [["content-length", "3"]]),
+      "POST /b HTTP/1.1\r\nuser-agent: sluice\r\naccept: */*\r\ncontent-length: 3\r\n\r\n",
+    );
+  });
+
+  test("a frozen list whose pairs can change is not remembered", () => {
+    const pair: [string, string] = ["x-token", "one"];
+    const list = Object.freeze([pair]);
+    assert.match(requestHeadOf("GET", "/", null, list, null), /x-token: one\r\n/);
+    pair[1] = "two";
+    assert.match(requestHeadOf("GET", "/", null, list, null), /x-token: two\r\n/);
+  });
+
+  test("a bad field in a frozen list is refused on every use", () => {
+    const list = frozen([["x-bad", "a\r\nb"]]);
+    for (let i = 0; i < 2; i++) {
+      assert.throws(
+        () => requestHeadOf("GET", "/", null, list, null),
+        (error: unknown) =>
+          error instanceof HttpSerializeError &&
+          error.code === "SLUICE_ERR_HTTP_SERIALIZE_HEADER_VALUE",
+      );
     }
   });
 });

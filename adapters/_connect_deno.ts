@@ -35,6 +35,35 @@ function denoCan(options: ConnectOptions): boolean {
   return !(custom && (tls.cert !== undefined || tls.key !== undefined));
 }
 
+/**
+ * `Deno.connect` over TCP, cancelled by `signal` without losing a socket.
+ *
+ * Deno's `connect` (2.x, ext/net/01_net.js) calls `signal.throwIfAborted()`
+ * in a `finally` after the connection is made: a signal that fires between
+ * the kernel completing the connect and the promise settling throws away a
+ * connected socket that nothing can close any more (the peer keeps it open
+ * until the process exits). The signal given to Deno here is a private one
+ * that cancels a pending connect as the caller's would, but whose
+ * `throwIfAborted` does nothing, so a connection made just as the caller
+ * aborted is returned, and the caller's guard closes it.
+ */
+async function connectTcp(
+  hostname: string,
+  port: number,
+  signal: AbortSignal | undefined,
+): Promise<Deno.TcpConn> {
+  if (signal === undefined) return await Deno.connect({ hostname, port });
+  const cancel = new AbortController();
+  Object.defineProperty(cancel.signal, "throwIfAborted", { value: (): void => {} });
+  const onAbort = (): void => cancel.abort(signal.reason);
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await Deno.connect({ hostname, port, signal: cancel.signal });
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
 /** {@linkcode Dial} over `Deno.connect` / `Deno.connectTls` / `Deno.startTls`. */
 export async function denoDial(options: ConnectOptions, progress: DialProgress): Promise<Conn> {
   if (typeof Deno === "undefined") {
@@ -54,11 +83,7 @@ export async function denoDial(options: ConnectOptions, progress: DialProgress):
   }
   const { hostname, port } = options;
   if (tls === undefined) {
-    return new DenoConn(
-      await Deno.connect({ hostname, port, ...(signal ? { signal } : {}) }),
-      null,
-      true,
-    );
+    return new DenoConn(await connectTcp(hostname, port, signal), null, true);
   }
   const caCerts = caList(tls.ca);
   const alpn = tls.alpnProtocols === undefined ? {} : { alpnProtocols: tls.alpnProtocols };
@@ -79,7 +104,7 @@ export async function denoDial(options: ConnectOptions, progress: DialProgress):
       key: tls.key,
     });
   } else {
-    const tcp = await Deno.connect({ hostname, port, ...(signal ? { signal } : {}) });
+    const tcp = await connectTcp(hostname, port, signal);
     progress.phase = "tls";
     conn = await Deno.startTls(tcp, {
       hostname: servername ?? hostname,

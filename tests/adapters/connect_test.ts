@@ -290,6 +290,52 @@ for (const [name, transport] of transports) {
       await until(() => open.size === 0, 5000, "the aborted socket to close");
     });
 
+    test("2000 TCP connects aborted at 0-1 ms: every socket the server accepted gets closed", async () => {
+      // Deno's own connect used to throw away a socket connected just as
+      // its signal fired (throwIfAborted after success): the server kept it.
+      const open = new Set<Socket>();
+      let accepted = 0;
+      const server = track(createNetServer((socket) => {
+        accepted++;
+        open.add(socket);
+        socket.resume();
+        socket.on("close", () => open.delete(socket));
+      }));
+      const port = await start(server);
+      const outcomes = { connected: 0, aborted: 0 };
+      for (let round = 0; round < 40; round++) {
+        await within(
+          Promise.all(Array.from({ length: 50 }, async (_, i) => {
+            const controller = new AbortController();
+            setTimeout(() => controller.abort(), i % 2);
+            try {
+              const conn = await transport.connect({
+                hostname: "127.0.0.1",
+                port,
+                signal: controller.signal,
+              });
+              outcomes.connected++;
+              conn.destroy();
+            } catch (error) {
+              assert.ok(error instanceof ConnectError, `a ConnectError, got ${error}`);
+              assert.equal(error.code, "SLUICE_ERR_CONNECT_ABORTED");
+              outcomes.aborted++;
+            }
+          })),
+          10_000,
+          `round ${round}`,
+        );
+      }
+      assert.equal(outcomes.connected + outcomes.aborted, 2000);
+      assert.ok(outcomes.aborted > 0, "no connect was aborted: the test did not bite");
+      assert.ok(accepted > 0, "no connect reached the server");
+      await until(
+        () => open.size === 0,
+        5000,
+        `${open.size} of ${accepted} accepted sockets to close`,
+      );
+    });
+
     test("an already aborted signal: rejected at once, no connection made", async () => {
       let accepted = 0;
       const server = track(createNetServer(() => accepted++));

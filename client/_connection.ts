@@ -38,6 +38,8 @@ export type { ClientConnectionOptions, ConnectionRequest, ConnectionResponse };
 const BODY_HIGH_WATER = 64 * 1024;
 /** Most body bytes `release()` reads and drops to keep a connection. */
 const RELEASE_DRAIN_MAX = 64 * 1024;
+/** How long `release()` waits for the rest of a body before closing, in ms. */
+const RELEASE_DRAIN_WAIT = 500;
 /** How long `expect100: true` waits for `100 Continue`, in ms. */
 const CONTINUE_WAIT = 1000;
 
@@ -204,6 +206,7 @@ export class ClientConnection {
       held: null,
       heldBody: null,
       continueTimer: undefined,
+      drainTimer: undefined,
       trailers: null,
       onTrailers: null,
       onEnd: null,
@@ -255,6 +258,16 @@ export class ClientConnection {
       return;
     }
     this.#discard(ex, new TypeError("Cannot read response body: released"));
+    // A server that stalls must not hold the connection (and its pool slot) forever.
+    if (ex.done || ex.drainTimer !== undefined) return;
+    ex.drainTimer = setTimeout(() => {
+      this.#fail(
+        ex,
+        new TypeError(
+          `Cannot read response body: released, and the rest did not come within ${RELEASE_DRAIN_WAIT} ms`,
+        ),
+      );
+    }, RELEASE_DRAIN_WAIT);
   }
 
   /**
@@ -392,6 +405,7 @@ export class ClientConnection {
     const head = ex.head!;
     ex.done = true;
     this.#ex = null;
+    if (ex.drainTimer !== undefined) clearTimeout(ex.drainTimer);
     this.lastUsed = Date.now();
     if (ex.onAbort !== null) ex.signal!.removeEventListener("abort", ex.onAbort);
     if (ex.channel !== null && !ex.discarding) ex.channel.close();
@@ -426,6 +440,7 @@ export class ClientConnection {
     ex.done = true;
     this.#dead = true;
     if (this.#ex === ex) this.#ex = null;
+    if (ex.drainTimer !== undefined) clearTimeout(ex.drainTimer);
     if (ex.onAbort !== null) ex.signal!.removeEventListener("abort", ex.onAbort);
     this.#stopSending(ex, error);
     if (ex.onTrailers !== null) settleTrailers(ex, null);

@@ -151,6 +151,8 @@ export interface Exchange {
   heldBody: ReadableStream<Uint8Array> | Uint8Array | null;
   /** The `100 Continue` wait. */
   continueTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The bounded wait for a released body's remainder. */
+  drainTimer: ReturnType<typeof setTimeout> | undefined;
   /** The trailer fields (flat pairs) once the body ended, or `null`. */
   trailers: string[] | null;
   /** Settles a `trailers` promise somebody asked for before the body ended. */

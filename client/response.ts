@@ -18,9 +18,6 @@ import { ExchangeResponse } from "./_connection_response.ts";
 
 const NO_HISTORY: readonly ClientResponse[] = Object.freeze([]);
 
-/** How long `release()` lets a small remainder drain before closing the connection (ms). */
-const RELEASE_DRAIN_TIMEOUT = 500;
-
 /**
  * What a {@linkcode ClientResponse} is made from: a response head from the
  * pool, its connection, and the request it answers.
@@ -462,13 +459,8 @@ export class ClientResponse {
     leak.released = true;
     this.#done();
     if (inFlight) {
+      // Drains a small remainder (bounded in bytes and time) or closes the connection.
       connection!.release();
-      // A remainder being drained: a server that stalls must not hold the connection forever.
-      if (pending(leak)) {
-        setTimeout(() => {
-          if (pending(leak)) connection!.close().catch(() => {});
-        }, RELEASE_DRAIN_TIMEOUT);
-      }
     }
     if (this.#channel !== null) this.#channel.cancel();
     else if (this.#reader !== null) Promise.resolve(this.#reader.cancel()).catch(() => {});

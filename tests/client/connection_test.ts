@@ -385,6 +385,25 @@ describe("ClientConnection against a raw server", () => {
     await within(c.closed, 5000, "closed");
   });
 
+  test("a released or cancelled body whose rest never comes: closed after a bounded wait", async () => {
+    const { port, accepted } = await rawServer((s) => {
+      // 10 of 1000 bytes, then nothing: the server stalls.
+      s.write(`HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789`);
+    });
+    for (const how of ["release", "cancel"] as const) {
+      const c = await dial(port);
+      const res = await within(c.request(get(`/${how}`)), 5000, "head");
+      const reader = res.body!.getReader();
+      const { value } = await within(reader.read(), 5000, "first bytes");
+      assert.equal(new TextDecoder().decode(value), "0123456789");
+      if (how === "release") c.release();
+      else await reader.cancel();
+      assert.equal(c.isClosed, false, "closed at once: the drain was not tried");
+      await within(c.closed, 3000, `closed after ${how}`);
+    }
+    assert.equal(accepted(), 2);
+  });
+
   test("release() drains a small remainder and keeps the connection", async () => {
     const { port } = await rawServer((s, head) => {
       const size = head.startsWith("GET /small") ? 1000 : 500_000;

@@ -129,6 +129,21 @@ describe("ClientSession timeouts", () => {
     );
   });
 
+  test("limit 1: a body cancelled while its rest stalls frees the connection after a bounded wait", async () => {
+    const connector = new Connector({ limit: 1 });
+    const s = session({ connector, connectorOwner: true });
+    const first = await within(s.get(`${base}/stall`), 5000, "first");
+    const reader = first.body!.getReader();
+    await within(reader.read(), 5000, "first chunk");
+    await reader.cancel();
+    const again = await within(s.get(`${base}/ok`, { timeout: { poolWait: 3000 } }), 5000, "next");
+    assert.equal(await again.text(), "ok");
+    assert.deepEqual(
+      { inUse: connector.stats().inUse, waiting: connector.stats().waiting },
+      { inUse: 0, waiting: 0 },
+    );
+  });
+
   test("a caller signal aborting mid-body errors the body with its reason", async () => {
     const s = session();
     const controller = new AbortController();

@@ -76,6 +76,21 @@ function tlsEchoServer(): Server {
   return track(server);
 }
 
+/** A server that accepts, reads and drops what comes (so a client's FIN is seen), never answers. */
+async function silentServer(): Promise<
+  { port: number; open: Set<Socket>; accepted: () => number }
+> {
+  const open = new Set<Socket>();
+  let accepted = 0;
+  const server = track(createNetServer((socket) => {
+    accepted++;
+    open.add(socket);
+    socket.resume();
+    socket.on("close", () => open.delete(socket));
+  }));
+  return { port: await start(server), open, accepted: () => accepted };
+}
+
 /** Sends `message` through `conn`, ends our side, and resolves with what came back before close(). */
 async function roundTrip(raw: Conn, message: string): Promise<string> {
   const rec = new Recorder();
@@ -259,16 +274,7 @@ for (const [name, transport] of transports) {
 
     test("abort during the TLS handshake: SLUICE_ERR_CONNECT_ABORTED, socket closed", async () => {
       // Accepts and never answers the handshake.
-      const open = new Set<Socket>();
-      let accepted = 0;
-      const server = track(createNetServer((socket) => {
-        accepted++;
-        open.add(socket);
-        // Reads (and drops) what comes, so that the client's FIN is seen.
-        socket.resume();
-        socket.on("close", () => open.delete(socket));
-      }));
-      const port = await start(server);
+      const { port, open, accepted } = await silentServer();
       const controller = new AbortController();
       const connecting = transport.connect({
         hostname: "127.0.0.1",
@@ -276,7 +282,7 @@ for (const [name, transport] of transports) {
         tls: { ca },
         signal: controller.signal,
       });
-      await until(() => accepted === 1, 5000, "the server to accept");
+      await until(() => accepted() === 1, 5000, "the server to accept");
       const reason = new Error("stop");
       controller.abort(reason);
       const error = await within(
@@ -293,15 +299,7 @@ for (const [name, transport] of transports) {
     test("2000 TCP connects aborted at 0-1 ms: every socket the server accepted gets closed", async () => {
       // Deno's own connect used to throw away a socket connected just as
       // its signal fired (throwIfAborted after success): the server kept it.
-      const open = new Set<Socket>();
-      let accepted = 0;
-      const server = track(createNetServer((socket) => {
-        accepted++;
-        open.add(socket);
-        socket.resume();
-        socket.on("close", () => open.delete(socket));
-      }));
-      const port = await start(server);
+      const { port, open, accepted } = await silentServer();
       const outcomes = { connected: 0, aborted: 0 };
       for (let round = 0; round < 40; round++) {
         await within(
@@ -328,11 +326,11 @@ for (const [name, transport] of transports) {
       }
       assert.equal(outcomes.connected + outcomes.aborted, 2000);
       assert.ok(outcomes.aborted > 0, "no connect was aborted: the test did not bite");
-      assert.ok(accepted > 0, "no connect reached the server");
+      assert.ok(accepted() > 0, "no connect reached the server");
       await until(
         () => open.size === 0,
         5000,
-        `${open.size} of ${accepted} accepted sockets to close`,
+        `${open.size} of ${accepted()} accepted sockets to close`,
       );
     });
 

@@ -242,8 +242,9 @@ export class ClientConnection {
   }
 
   /**
-   * Gives up the response body: reads and drops up to 64 KiB more to keep
-   * the connection, else closes it. A no-op when nothing is in flight.
+   * Gives up the response body: reads and drops up to 64 KiB more, within
+   * 500 ms, to keep the connection, else closes it. A no-op when nothing is
+   * in flight.
    */
   release(): void {
     const ex = this.#ex;

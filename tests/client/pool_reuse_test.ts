@@ -38,7 +38,8 @@ interface Raw {
 }
 
 /** A raw keep-alive HTTP server answering every request head with `body`. */
-async function raw(body = "ok", listen: { path?: string } = {}, split = false): Promise<Raw> {
+/** A raw server; with `splitMs` > 0 the body comes that many ms after the head. */
+async function raw(body = "ok", listen: { path?: string } = {}, splitMs = 0): Promise<Raw> {
   const state: Raw = { url: "", accepted: 0, remotes: [] };
   const server = createServer((socket) => {
     state.accepted++;
@@ -52,9 +53,9 @@ async function raw(body = "ok", listen: { path?: string } = {}, split = false): 
       let at: number;
       while ((at = buffered.indexOf("\r\n\r\n")) !== -1) {
         buffered = buffered.slice(at + 4);
-        if (split) {
+        if (splitMs > 0) {
           socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n`);
-          setTimeout(() => socket.write(body), 1);
+          setTimeout(() => socket.write(body), splitMs);
         } else {
           socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
         }
@@ -74,7 +75,7 @@ async function raw(body = "ok", listen: { path?: string } = {}, split = false): 
 
 describe("Connector: reuse", () => {
   test("50 sequential GETs reading the body with Response.text() open one socket", async () => {
-    const server = await raw("hello", {}, true);
+    const server = await raw("hello", {}, 1);
     const c = connector();
     for (let i = 0; i < 50; i++) {
       const { response } = await within(
@@ -136,7 +137,8 @@ describe("Connector: where it connects", () => {
 
 describe("Connector: phase hooks and observer", () => {
   test("phases and events in order: create, queue, reuse, DNS hit and miss", async () => {
-    const server = await raw("ok", {}, true); // the body comes after the head
+    // The body comes well after the head (a 1 ms gap could be read in one go on a busy machine).
+    const server = await raw("ok", {}, 50);
     const port = new URL(server.url).port;
     const log: string[] = [];
     const timer = {

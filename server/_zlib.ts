@@ -7,6 +7,7 @@
  */
 
 import * as zlib from "node:zlib";
+import { ZstdFrames } from "./_zstd_frames.ts";
 
 /** A content coding this module can encode and decode. */
 export type ZlibCoding = "gzip" | "deflate" | "br" | "zstd";
@@ -81,8 +82,10 @@ export interface PipeHooks {
   create(first: Uint8Array): ZStream;
   /** Flush after every input chunk (encoders: send what a chunk produced at once). */
   flushEach: ((s: ZStream, done: () => void) => void) | null;
-  /** Sees each input chunk's size; returns an error to stop. */
-  onInput?(size: number): Error | null;
+  /** Sees each input chunk; returns an error to stop. */
+  onInput?(chunk: Uint8Array): Error | null;
+  /** Called when the input ends; returns an error (given to `mapError`) for an input cut short. */
+  onEnd?(): Error | null;
   /** Sees each output chunk's size; returns an error to stop. */
   onOutput?(size: number): Error | null;
   /** Turns a zlib error into the error the stream fails with. */
@@ -175,6 +178,8 @@ export function pipeZlib(
     }
     if (failed) return;
     if (result.done) {
+      const cut = hooks.onEnd?.() ?? null;
+      if (cut !== null) return fail(hooks.mapError(cut));
       zs ??= start(new Uint8Array(0));
       zs.end();
       await ended;
@@ -186,7 +191,7 @@ export function pipeZlib(
     }
     const chunk = result.value;
     if (chunk.byteLength === 0) return;
-    const err = hooks.onInput?.(chunk.byteLength) ?? null;
+    const err = hooks.onInput?.(chunk) ?? null;
     if (err !== null) return fail(err);
     const s = zs ??= start(chunk);
     const flushEach = hooks.flushEach;
@@ -256,10 +261,17 @@ export function decodeChain(
   codings.forEach((coding, i) => {
     const first = i === 0;
     const last = i === codings.length - 1;
+    // Bun's and Deno's zstd decoders end quietly on a cut stream: its frames tell.
+    const frames = coding === "zstd" ? new ZstdFrames() : null;
     stream = pipeZlib(options.input ? options.input(stream, coding) : stream, {
       create: (chunk) => createDecoder(coding, coding === "deflate" && !looksZlibWrapped(chunk)),
       flushEach: null,
-      onInput: first ? (size) => (encoded += size, null) : undefined,
+      onInput: (chunk) => {
+        if (first) encoded += chunk.byteLength;
+        frames?.push(chunk);
+        return null;
+      },
+      onEnd: () => frames?.truncated() ? new Error("unexpected end of file") : null,
       onOutput: last
         ? (size) => {
           decoded += size;

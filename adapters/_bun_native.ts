@@ -95,6 +95,7 @@ function bunRuntime(unix: boolean): NativeRuntime<BunServer> {
       hostInUrl: true,
     },
     limitsBodies: true,
+    byteBodies: false,
     nativeSignal: true,
     canForceClose: true,
     honoursConnectionClose: true,

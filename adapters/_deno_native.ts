@@ -68,6 +68,7 @@ const denoRuntime: NativeRuntime<Deno.ServeHandlerInfo> = {
     hostInUrl: true,
   },
   limitsBodies: false,
+  byteBodies: true,
   nativeSignal: false,
   canForceClose: false,
   honoursConnectionClose: false,

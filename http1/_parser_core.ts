@@ -312,7 +312,8 @@ export class ParserCore<Head extends RequestHead | ResponseHead> {
     const rest = bytes.subarray(pos);
     const held = this.#held;
     if (held === null) {
-      this.#held = rest.slice();
+      // A copy (`new Uint8Array`: a Buffer's `slice` would be a view of the caller's bytes).
+      this.#held = new Uint8Array(rest);
       return;
     }
     const joined = new Uint8Array(held.length + rest.length);

@@ -15,6 +15,7 @@
 
 import { STATUS_TEXT } from "../http1/_status_text.ts";
 import { BodyError } from "./errors.ts";
+import { byteStream } from "../util/byte_stream.ts";
 import type { ServerOptions } from "./types.ts";
 
 /** What a runtime's own parser lets through, as measured (see docs/native_adapters.md). */
@@ -281,41 +282,41 @@ export function bodyError(error: unknown, max: number): BodyError {
 }
 
 /**
- * `source` as a stream that fails with a {@linkcode BodyError} (413) as soon
- * as more than `max` bytes came, and cancels `source` then. Pull-based: it
- * reads one chunk per read of its own, so backpressure reaches the runtime.
- * Failures of `source` become `SLUICE_ERR_BODY_ABORTED` body errors.
+ * `source` as a byte stream (BYOB readers work on it, whatever the runtime
+ * gives) that fails with a {@linkcode BodyError} (413) as soon as more than
+ * `max` bytes came, and cancels `source` then. Pull-based: it reads one
+ * chunk per read of its own, so backpressure reaches the runtime. Failures
+ * of `source` become `SLUICE_ERR_BODY_ABORTED` body errors.
  */
 export function limitBody(
   source: ReadableStream<Uint8Array>,
   max: number,
 ): ReadableStream<Uint8Array> {
-  const reader = source.getReader();
+  // Locked on the first read: until then the source can still be read another way.
+  let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
   let received = 0;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
+  const read = async (): Promise<ReadableStreamReadResult<Uint8Array>> => {
+    reader ??= source.getReader();
+    for (;;) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
         chunk = await reader.read();
       } catch (error) {
-        controller.error(bodyError(error, max));
-        return;
+        throw bodyError(error, max);
       }
-      if (chunk.done) {
-        controller.close();
-        return;
-      }
-      received += chunk.value.byteLength;
+      if (chunk.done) return chunk;
+      const size = chunk.value.byteLength;
+      if (size === 0) continue;
+      received += size;
       if (received > max) {
         const error = tooLarge(max);
         reader.cancel(error).catch(() => {});
-        controller.error(error);
-        return;
+        throw error;
       }
-      controller.enqueue(chunk.value);
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
+      return chunk;
+    }
+  };
+  const cancel = (reason: unknown): Promise<void> =>
+    reader === null ? source.cancel(reason) : reader.cancel(reason);
+  return byteStream({ read, readInto: () => null, cancel });
 }

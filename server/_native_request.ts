@@ -13,7 +13,7 @@ import type { Address } from "../adapters/transport.ts";
 import { bodyError, limitBody } from "./_native_checks.ts";
 import { type ForwardedView, resolveForwarded } from "./forwarded.ts";
 import type { IncomingRequest, ServeInfo, TlsInfo, TrustProxyOptions } from "./types.ts";
-import { concatBytes } from "../util/bytes.ts";
+import { joinOwned, ownedBytes } from "../util/bytes.ts";
 
 /** What a request needs from its server. */
 export interface NativeSite<N> {
@@ -25,6 +25,8 @@ export interface NativeSite<N> {
   readonly trust: TrustProxyOptions | boolean | undefined;
   /** The body limit to enforce here, or `Infinity` when the runtime enforces it itself. */
   readonly bodyLimit: number;
+  /** The runtime's request bodies are byte streams (else `body` is made one here). */
+  readonly byteBodies: boolean;
   /** The `maxBodySize` option (for messages). */
   readonly maxBodySize: number;
   /** The socket's peer of a request. */
@@ -48,15 +50,13 @@ function targetStart(url: string, method: string): number {
 
 async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
-  let size = 0;
   const reader = stream.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     chunks.push(value);
-    size += value.byteLength;
   }
-  return concatBytes(chunks, size);
+  return joinOwned(chunks);
 }
 
 /** One request served by `Deno.serve` or `Bun.serve`. */
@@ -78,6 +78,8 @@ export class NativeIncomingRequest<N> implements IncomingRequest {
   #origin: ForwardedView | null = null;
   /** `undefined`: not decided yet; `null`: no wrapper. */
   #limited: ReadableStream<Uint8Array> | null | undefined = undefined;
+  /** `body` as a byte stream where the runtime's is not one (`undefined` until asked for). */
+  #byteBody: ReadableStream<Uint8Array> | null | undefined = undefined;
   #request: Request | null = null;
   #signal: AbortSignal | null = null;
   #controller: AbortController | null = null;
@@ -197,11 +199,18 @@ export class NativeIncomingRequest<N> implements IncomingRequest {
   }
 
   get body(): ReadableStream<Uint8Array> | null {
-    return this.#limitedBody() ?? this.raw.body;
+    const limited = this.#limitedBody();
+    if (limited !== null || this.#site.byteBodies) return limited ?? this.raw.body;
+    // A byte stream over the runtime's (made once; it reads the runtime's only when read).
+    if (this.#byteBody === undefined) {
+      const raw = this.raw.body;
+      this.#byteBody = raw === null ? null : limitBody(raw, Infinity);
+    }
+    return this.#byteBody;
   }
 
   get bodyUsed(): boolean {
-    const limited = this.#limited;
+    const limited = this.#limited ?? this.#byteBody;
     return limited ? limited.locked : this.raw.bodyUsed;
   }
 
@@ -261,9 +270,7 @@ export class NativeIncomingRequest<N> implements IncomingRequest {
       }
     }
     const bytes = await this.bytes();
-    return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-      ? bytes.buffer as ArrayBuffer
-      : bytes.slice().buffer as ArrayBuffer;
+    return ownedBytes(bytes).buffer;
   }
 
   async text(): Promise<string> {

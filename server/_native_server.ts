@@ -40,6 +40,8 @@ export interface NativeRuntime<N> {
   readonly parser: RuntimeParser;
   /** It stops request bodies past `maxBodySize` itself (Bun's `maxRequestBodySize`). */
   readonly limitsBodies: boolean;
+  /** Its request bodies are byte streams (BYOB readers work on them; Bun's are not). */
+  readonly byteBodies: boolean;
   /** Its `request.signal` aborts exactly when the client goes away (or the server is forced down). */
   readonly nativeSignal: boolean;
   /** It can close its connections when a shutdown's time is up (else pending handlers are answered 503 here). */
@@ -107,6 +109,7 @@ export class NativeServer<N> implements NativeSite<N> {
   readonly tls: TlsInfo | null;
   readonly trust: TrustProxyOptions | boolean | undefined;
   readonly bodyLimit: number;
+  readonly byteBodies: boolean;
   readonly maxBodySize: number;
   readonly limits: NativeLimits;
   readonly logger: ServerLogger;
@@ -144,6 +147,7 @@ export class NativeServer<N> implements NativeSite<N> {
     this.limits = nativeLimits(options, runtime.parser);
     this.maxBodySize = this.limits.maxBodySize;
     this.bodyLimit = runtime.limitsBodies ? Infinity : this.maxBodySize;
+    this.byteBodies = runtime.byteBodies;
     this.logger = options.logger ?? consoleLogger;
     this.#runtime = runtime;
     this.#handler = handler;

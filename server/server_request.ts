@@ -16,7 +16,7 @@ import { AppState } from "./app_key.ts";
 import { PlatformIncoming } from "./_platform_request.ts";
 import { parseCookieHeader } from "./cookies.ts";
 import type { IncomingRequest, ServeInfo } from "./types.ts";
-import { concatBytes } from "../util/bytes.ts";
+import { joinOwned, ownedBytes } from "../util/bytes.ts";
 
 const decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
@@ -304,13 +304,13 @@ export class ServerRequest<A = unknown, P extends Record<string, string> = Recor
     } finally {
       reader.releaseLock();
     }
-    return concatBytes(chunks, total);
+    return joinOwned(chunks);
   }
 
   /** The body as an `ArrayBuffer` (bounded like {@linkcode ServerRequest.bytes}). */
   async arrayBuffer(): Promise<ArrayBuffer> {
     const bytes = await this.bytes();
-    return bytes.slice().buffer as ArrayBuffer;
+    return ownedBytes(bytes).buffer;
   }
 
   /** The body as UTF-8 text (bounded like {@linkcode ServerRequest.bytes}). */

@@ -40,15 +40,23 @@ export function joinOwned(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuffer
 }
 
 /**
- * `chunk` when it owns its whole `ArrayBuffer` (it may then be transferred
- * or handed out as `.buffer`), else a copy: a view of a larger or shared
- * buffer never exposes, or detaches, bytes around it.
+ * `chunk`'s bytes as a plain `Uint8Array` that owns its whole `ArrayBuffer`
+ * (it may then be transferred or handed out as `.buffer`): `chunk` itself
+ * when it is one, else a copy. A view of a larger or shared buffer never
+ * exposes, or detaches, bytes around it. (Not `chunk.slice()`: a Node
+ * `Buffer`'s `slice` is a view, not a copy.)
  */
 export function ownedBytes(chunk: Uint8Array): Uint8Array<ArrayBuffer> {
-  return chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength &&
-      chunk.buffer instanceof ArrayBuffer
-    ? chunk as Uint8Array<ArrayBuffer>
-    : chunk.slice();
+  if (
+    chunk.byteOffset !== 0 || chunk.byteLength !== chunk.buffer.byteLength ||
+    !(chunk.buffer instanceof ArrayBuffer)
+  ) {
+    return new Uint8Array(chunk);
+  }
+  // A Buffer that owns its memory: the same bytes, as a plain Uint8Array.
+  return (chunk.constructor === Uint8Array ? chunk : new Uint8Array(chunk.buffer)) as Uint8Array<
+    ArrayBuffer
+  >;
 }
 
 /** `chunks` decoded as UTF-8 (a single chunk straight from its view, no copy). */

@@ -9,7 +9,8 @@
  */
 
 import { BodyError } from "../errors.ts";
-import { concatBytes } from "../../util/bytes.ts";
+import { joinOwned } from "../../util/bytes.ts";
+import { byteStream } from "../../util/byte_stream.ts";
 
 /** What the body needs from its connection. */
 export interface BodyOwner {
@@ -25,7 +26,10 @@ export interface BodyOwner {
 
 /** Unread bytes above which the socket is paused. */
 const HIGH_WATER_MARK = 64 * 1024;
-const EMPTY = new Uint8Array(0);
+const DONE: ReadableStreamReadDoneResult<Uint8Array> = Object.freeze({
+  done: true,
+  value: undefined,
+});
 
 type Waiter = {
   resolve: (chunk: Uint8Array | null) => void;
@@ -82,6 +86,8 @@ export class BodySource {
 
   /** Takes the next slice from the parser. Returns `false` once the body is over its limit. */
   push(chunk: Uint8Array): boolean {
+    // Empty slices (a chunk's data split right at its end) carry nothing; a byte stream refuses them.
+    if (chunk.length === 0) return true;
     this.#received += chunk.length;
     if (this.#received > this.#limit) {
       if (this.#error === null) {
@@ -181,32 +187,33 @@ export class BodySource {
   async readAll(): Promise<Uint8Array> {
     this.#claim();
     const chunks: Uint8Array[] = [];
-    let total = 0;
     for (;;) {
       const chunk = await this.read();
       if (chunk === null) break;
       chunks.push(chunk);
-      total += chunk.length;
     }
-    if (chunks.length === 0) return EMPTY;
-    return concatBytes(chunks, total);
+    // Owned: the `.buffer` of a view of the socket's read would hold the request head too.
+    return joinOwned(chunks);
   }
 
-  /** The body as a stream (made once). */
+  /**
+   * The body as a byte stream (made once): `getReader({ mode: "byob" })`
+   * works on it, as on `Deno.serve`'s request bodies. Chunks handed to a
+   * default reader are copied when they are views of a larger buffer.
+   */
   stream(): ReadableStream<Uint8Array> {
     if (this.#stream !== null) return this.#stream;
-    this.#stream = new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
+    this.#stream = byteStream({
+      read: () => {
         this.#used = true;
-        const chunk = await this.read();
-        if (chunk === null) controller.close();
-        else controller.enqueue(chunk);
+        return this.read().then((chunk) => chunk === null ? DONE : { done: false, value: chunk });
       },
+      readInto: () => null,
       cancel: () => {
         this.discard();
         this.#owner.bodyAbandoned();
       },
-    }, { highWaterMark: 0 });
+    });
     return this.#stream;
   }
 

@@ -12,6 +12,7 @@ import type { Address, Conn } from "../../adapters/transport.ts";
 import type { IncomingRequest, TrustProxyOptions } from "../types.ts";
 import { resolveForwarded } from "../forwarded.ts";
 import type { BodySource } from "./body_source.ts";
+import { ownedBytes } from "../../util/bytes.ts";
 
 const decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
@@ -211,9 +212,7 @@ export class EngineRequest implements IncomingRequest {
 
   async arrayBuffer(): Promise<ArrayBuffer> {
     const bytes = await this.bytes();
-    return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-      ? bytes.buffer as ArrayBuffer
-      : bytes.slice().buffer as ArrayBuffer;
+    return ownedBytes(bytes).buffer;
   }
 
   async text(): Promise<string> {

@@ -135,6 +135,24 @@ async function digest(
   return { length, sha256: hash.digest("hex") };
 }
 
+/** {@linkcode digest} through a BYOB reader that reuses one 1000-byte buffer. */
+async function digestByob(
+  body: ReadableStream<Uint8Array>,
+): Promise<{ length: number; sha256: string }> {
+  const hash = createHash("sha256");
+  let length = 0;
+  const reader = body.getReader({ mode: "byob" });
+  let buffer = new Uint8Array(1000);
+  for (;;) {
+    const { done, value } = await reader.read(buffer);
+    if (done) break;
+    length += value.length;
+    hash.update(value);
+    buffer = new Uint8Array(value.buffer);
+  }
+  return { length, sha256: hash.digest("hex") };
+}
+
 /** Runs `read`, recording a rejection in `ctx.bodyErrors` before passing it on. */
 async function recorded<T>(ctx: Context, read: () => Promise<T>): Promise<T> {
   try {
@@ -184,8 +202,23 @@ export function conformanceApp(ctx: Context): IncomingHandler {
         const bytes = await recorded(ctx, () => req.bytes());
         return json({ length: bytes.length, first: bytes[0] ?? null, last: bytes.at(-1) ?? null });
       }
+      case "/echo-owned": {
+        // What the buffered reads hand out owns its memory: `.buffer` is the body, nothing around it.
+        const bytes = await recorded(ctx, () => req.bytes());
+        return json({
+          text: new TextDecoder().decode(bytes),
+          bytesBuffer: bytes.buffer.byteLength,
+          plain: bytes.constructor === Uint8Array,
+        });
+      }
+      case "/echo-array-buffer": {
+        const buffer = await recorded(ctx, () => req.arrayBuffer());
+        return json({ text: new TextDecoder().decode(buffer), length: buffer.byteLength });
+      }
       case "/echo-stream":
         return json(await recorded(ctx, () => digest(req.body!)));
+      case "/echo-byob":
+        return json(await recorded(ctx, () => digestByob(req.body!)));
       case "/ignore":
         return text("ignored");
       case "/expect":

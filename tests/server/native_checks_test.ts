@@ -373,6 +373,7 @@ function site(overrides: Partial<NativeSite<null>> = {}): NativeSite<null> {
     tls: null,
     trust: undefined,
     bodyLimit: Infinity,
+    byteBodies: true,
     maxBodySize: 128 * 1024 * 1024,
     peer: () => PEER,
     signal: (request) => request.ownSignal(),
@@ -538,6 +539,28 @@ describe("NativeIncomingRequest", () => {
     assert.equal(r.request, r.raw);
   });
 
+  test("NativeIncomingRequest: a runtime whose bodies are not byte streams gets one as body", async () => {
+    const bun = site({ engine: "bun", byteBodies: false });
+    const r = incoming("http://a/", { method: "POST", body: "abcdef" }, bun);
+    const body = r.body!;
+    assert.notEqual(body, r.raw.body);
+    assert.equal(r.body, body, "made once");
+    assert.equal(r.request, r.raw, "the buffered reads still use the runtime's own");
+    assert.equal(r.bodyUsed, false);
+    const reader = body.getReader({ mode: "byob" });
+    assert.equal(r.bodyUsed, true);
+    const first = await reader.read(new Uint8Array(4));
+    assert.deepEqual(first.value, text("abcd"));
+    const second = await reader.read(new Uint8Array(first.value!.buffer));
+    assert.deepEqual(second.value, text("ef"));
+    assert.equal((await reader.read(new Uint8Array(4))).done, true);
+    // Not read yet: the runtime's body is left alone for the buffered reads.
+    const untouched = incoming("http://a/", { method: "POST", body: "xyz" }, bun);
+    assert.notEqual(untouched.body, null);
+    assert.equal(await untouched.text(), "xyz");
+    assert.equal(incoming("http://a/", {}, bun).body, null);
+  });
+
   test("NativeIncomingRequest.signal comes from the site, once", () => {
     let made = 0;
     const r = incoming(
@@ -566,6 +589,7 @@ function fakeRuntime(overrides: Partial<NativeRuntime<null>> = {}): NativeRuntim
     engine: "deno",
     parser: STRICT,
     limitsBodies: false,
+    byteBodies: true,
     nativeSignal: false,
     canForceClose: false,
     honoursConnectionClose: true,

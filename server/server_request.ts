@@ -16,9 +16,8 @@ import { AppState } from "./app_key.ts";
 import { PlatformIncoming } from "./_platform_request.ts";
 import { parseCookieHeader } from "./cookies.ts";
 import type { IncomingRequest, ServeInfo } from "./types.ts";
-import { joinOwned, ownedBytes } from "../util/bytes.ts";
+import { decodeUtf8Chunks, joinOwned, ownedBytes } from "../util/bytes.ts";
 
-const decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
 /** What the application gives a request besides the server's view of it. */
@@ -277,15 +276,27 @@ export class ServerRequest<A = unknown, P extends Record<string, string> = Recor
    * The whole body, at most `clientMaxSize` bytes: `HttpRequestEntityTooLarge`
    * (413) past it, declared or while reading.
    */
-  async bytes(): Promise<Uint8Array> {
+  bytes(): Promise<Uint8Array> {
+    return this.#readWhole((incoming) => incoming.bytes(), joinOwned, EMPTY);
+  }
+
+  /**
+   * The whole body, bounded by `clientMaxSize`: `whole(incoming)` when its
+   * length is declared (and checked), else its chunks, collected and `join`ed.
+   */
+  async #readWhole<T>(
+    whole: (incoming: IncomingRequest) => Promise<T>,
+    join: (chunks: Uint8Array[]) => T,
+    empty: T,
+  ): Promise<T> {
     const max = this.#clientMaxSize;
     const declared = this.contentLength;
     if (declared !== null) {
       if (declared > max) throw tooLarge(max);
-      return await this.incoming.bytes();
+      return await whole(this.incoming);
     }
     const body = this.#body();
-    if (body === null) return EMPTY;
+    if (body === null) return empty;
     if (this.#transforms !== null) this.#transformedRead = true;
     const reader = body.getReader();
     const chunks: Uint8Array[] = [];
@@ -304,7 +315,7 @@ export class ServerRequest<A = unknown, P extends Record<string, string> = Recor
     } finally {
       reader.releaseLock();
     }
-    return joinOwned(chunks);
+    return join(chunks);
   }
 
   /** The body as an `ArrayBuffer` (bounded like {@linkcode ServerRequest.bytes}). */
@@ -314,8 +325,9 @@ export class ServerRequest<A = unknown, P extends Record<string, string> = Recor
   }
 
   /** The body as UTF-8 text (bounded like {@linkcode ServerRequest.bytes}). */
-  async text(): Promise<string> {
-    return decoder.decode(await this.bytes());
+  text(): Promise<string> {
+    // Decoded from the chunks as read: no copy to make them one owned array first.
+    return this.#readWhole((incoming) => incoming.text(), decodeUtf8Chunks, "");
   }
 
   /**

@@ -9,7 +9,6 @@
  */
 
 import { BodyError } from "../errors.ts";
-import { joinOwned } from "../../util/bytes.ts";
 import { byteStream } from "../../util/byte_stream.ts";
 
 /** What the body needs from its connection. */
@@ -183,8 +182,12 @@ export class BodySource {
     });
   }
 
-  /** Reads everything into one array. */
-  async readAll(): Promise<Uint8Array> {
+  /**
+   * Reads everything, then `join`s the chunks (into one owned array, text…).
+   *
+   * @param join Makes the result of the chunks, in order.
+   */
+  async readAll<T>(join: (chunks: Uint8Array[]) => T): Promise<T> {
     this.#claim();
     const chunks: Uint8Array[] = [];
     for (;;) {
@@ -192,8 +195,7 @@ export class BodySource {
       if (chunk === null) break;
       chunks.push(chunk);
     }
-    // Owned: the `.buffer` of a view of the socket's read would hold the request head too.
-    return joinOwned(chunks);
+    return join(chunks);
   }
 
   /**

@@ -12,9 +12,8 @@ import type { Address, Conn } from "../../adapters/transport.ts";
 import type { IncomingRequest, TrustProxyOptions } from "../types.ts";
 import { resolveForwarded } from "../forwarded.ts";
 import type { BodySource } from "./body_source.ts";
-import { ownedBytes } from "../../util/bytes.ts";
+import { decodeUtf8Chunks, joinOwned, ownedBytes } from "../../util/bytes.ts";
 
-const decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
 /** What a request needs from its connection. */
@@ -207,7 +206,8 @@ export class EngineRequest implements IncomingRequest {
 
   bytes(): Promise<Uint8Array> {
     if (this.#body === null) return Promise.resolve(EMPTY);
-    return this.#body.readAll();
+    // Owned: the `.buffer` of a view of the socket's read would hold the request head too.
+    return this.#body.readAll(joinOwned);
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {
@@ -215,8 +215,9 @@ export class EngineRequest implements IncomingRequest {
     return ownedBytes(bytes).buffer;
   }
 
-  async text(): Promise<string> {
-    return decoder.decode(await this.bytes());
+  text(): Promise<string> {
+    if (this.#body === null) return Promise.resolve("");
+    return this.#body.readAll(decodeUtf8Chunks);
   }
 
   async json(): Promise<unknown> {

@@ -318,6 +318,33 @@ export class DigestAuth {
   }
 
   /**
+   * Forgets the accepted challenge, so that the next
+   * {@linkcode DigestAuth.challenge} is taken even when it is not `stale`
+   * (a server that lost its nonces, e.g. after a restart, sends a fresh
+   * challenge without `stale=true`). {@linkcode DigestAuth.authorize}
+   * returns `null` until then.
+   *
+   * @example
+   * ```ts
+   * import { DigestAuth } from "./auth.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const digest = new DigestAuth("user", "secret");
+   * assert.equal(digest.challenge('Digest realm="r", nonce="n1", qop="auth"'), true);
+   * digest.authorize("GET", "/");
+   * // A new nonce, not marked stale: refused (the credentials may be wrong)…
+   * assert.equal(digest.challenge('Digest realm="r", nonce="n2", qop="auth"'), false);
+   * // …unless the caller decides to start over.
+   * digest.reset();
+   * assert.equal(digest.challenge('Digest realm="r", nonce="n2", qop="auth"'), true);
+   * ```
+   */
+  reset(): void {
+    this.#state = null;
+    this.#nc = 0;
+  }
+
+  /**
    * The `Authorization` value for one request, counting `nc` up.
    *
    * @param method The request method.

@@ -27,9 +27,10 @@ async function authorization(digest: DigestAuth, req: ClientRequest): Promise<st
  * nonce count goes up); a 401 with a `Digest` challenge in
  * `WWW-Authenticate` is released and the request sent once more with
  * credentials, when its body is replayable. Credentials go up front only to
- * the origin (scheme, host, port) of the last challenge. A 401 to credentials already
- * sent is returned as it is (wrong password: no loop), unless it says
- * `stale=true` (a new nonce: retried once). Algorithms MD5, SHA-256,
+ * the origin (scheme, host, port) of the last challenge. A 401 to credentials
+ * already sent is answered once more with its new challenge (a `stale` nonce,
+ * or a server that forgot its nonces) and the second 401 returned as it is
+ * (a wrong password: no loop). Algorithms MD5, SHA-256,
  * SHA-512-256 and their `-sess`; qop `auth`, or `auth-int` (not for a stream
  * body). Pass a {@linkcode DigestAuth} to share its state.
  *
@@ -93,10 +94,18 @@ export function digestAuth(
     if (res.status !== 401 || !req.replayable) return res;
     const header = res.headers.get("www-authenticate");
     if (header === null) return res;
-    // A request sent without credentials while a concurrent one took the
-    // challenge: DigestAuth refuses the repeat, but a first try is due.
-    const retry = digest.challenge(header) ||
-      (sent === null && digest.algorithm !== null && req.url.origin === origin);
+    let retry = digest.challenge(header);
+    if (!retry && sent === null) {
+      // Sent without credentials while a concurrent request took the
+      // challenge: DigestAuth refuses the repeat, but a first try is due.
+      retry = digest.algorithm !== null && req.url.origin === origin;
+    } else if (!retry) {
+      // Credentials refused under a nonce DigestAuth took: the server may have
+      // dropped its nonces (a restart) without saying `stale`. One try with
+      // the new challenge, as for any request; a wrong password costs one more.
+      digest.reset();
+      retry = digest.challenge(header);
+    }
     if (!retry) return res;
     origin = req.url.origin;
     const value = await authorization(digest, req);

@@ -304,6 +304,8 @@ interface DigestServer {
   algorithm: "MD5" | "SHA-256";
   /** Replace the nonce: the old one is answered with stale=true. */
   rotate(): void;
+  /** Replace the nonce and forget the old ones (a restart): answered without stale=true. */
+  forget(): void;
   close(): Promise<void>;
 }
 
@@ -365,6 +367,10 @@ async function digestServer(algorithm: "MD5" | "SHA-256"): Promise<DigestServer>
     algorithm,
     rotate() {
       old.add(nonce);
+      nonce = `nonce-${++serial}`;
+    },
+    forget() {
+      old.clear();
       nonce = `nonce-${++serial}`;
     },
     close: () => {
@@ -444,7 +450,24 @@ describe("digest auth middleware", () => {
     assert.equal(auth.nonceCount, 1);
   });
 
-  test("a wrong password: the second 401 is returned, once", async () => {
+  test("a server that forgot its nonces (no stale=true): one more request, then on as before", async () => {
+    const server = await digestServer("MD5");
+    const send = sender();
+    const auth = new DigestAuth("Mufasa", "Circle of Life");
+    const mw = digestAuth(auth);
+    assert.equal(await status(mw(get(`${server.url}/a`), send)), 200);
+    assert.equal(await status(mw(get(`${server.url}/b`), send)), 200);
+    assert.equal(server.count, 3); // 401, 200, 200 (up front)
+    server.forget();
+    assert.equal(await status(mw(get(`${server.url}/c`), send)), 200);
+    assert.equal(server.count, 5); // 401 (not stale), 200 with the new nonce
+    assert.match(server.auths[4]!, /nonce="nonce-1", /);
+    assert.match(server.auths[4]!, /nc=00000001/);
+    assert.equal(await status(mw(get(`${server.url}/d`), send)), 200);
+    assert.equal(server.count, 6, "up front again");
+  });
+
+  test("a wrong password: the second 401 is returned, once per request", async () => {
     const server = await digestServer("MD5");
     const send = sender();
     const mw = digestAuth("Mufasa", "wrong");
@@ -452,6 +475,11 @@ describe("digest auth middleware", () => {
     assert.equal(res.status, 401);
     assert.equal(await res.text(), "unauthorized");
     assert.equal(server.count, 2);
+    // Later requests: the credentials up front, one retry with the new challenge, then the 401.
+    for (let i = 1; i <= 3; i++) {
+      assert.equal(await status(mw(get(`${server.url}/`), send)), 401);
+      assert.equal(server.count, 2 + 2 * i);
+    }
   });
 
   test("no retry for a non-replayable body, nor without a Digest challenge", async () => {

@@ -1,12 +1,19 @@
 /**
- * How the connector opens a connection: resolve the host (through the DNS
- * cache), race its addresses (Happy Eyeballs), or dial the connector's Unix
- * socket; TLS keeps the URL's host name for SNI and verification.
+ * How the connector opens a connection: resolve the host, or the proxy's
+ * host (through the DNS cache), race its addresses (Happy Eyeballs), or dial
+ * the connector's Unix socket; TLS keeps the URL's host name for SNI and
+ * verification.
  *
  * @module
  */
 
-import type { ClientTransport, Conn } from "../adapters/connect.ts";
+import {
+  type ClientTransport,
+  type Conn,
+  ConnectError,
+  type ConnectTlsOptions,
+} from "../adapters/connect.ts";
+import { authorityOf } from "../adapters/_connect_node.ts";
 import { resolveHost } from "../adapters/resolve.ts";
 import { DnsCache, happyEyeballs, type ResolvedAddress, type Resolver } from "./_dns.ts";
 import {
@@ -16,7 +23,7 @@ import {
   type Target,
 } from "./_pool_connect.ts";
 import type { ConnectorOptions, PoolObserver } from "./_pool_types.ts";
-import { connectThroughProxy } from "./_proxy.ts";
+import { connectThroughProxy, proxyHostname, proxyPort } from "./_proxy.ts";
 import type { ProxyInfo } from "./proxy_env.ts";
 
 /** Where to connect: the URL's host, port and scheme, and the proxy to go through. */
@@ -62,6 +69,8 @@ function nonNegative(name: string, value: number): number {
 export class Dialer {
   readonly #transport: ClientTransport;
   readonly #tls: ConnectorTlsOptions | undefined;
+  /** TLS to an `https:` proxy: the connector's `ca` and `insecure`, whatever the target. */
+  readonly #proxyTls: ConnectTlsOptions;
   readonly #localAddress: string | undefined;
   readonly #socketPath: string | undefined;
   readonly #family: 0 | 4 | 6;
@@ -76,6 +85,11 @@ export class Dialer {
   constructor(options: ConnectorOptions, transport: ClientTransport) {
     this.#transport = transport;
     this.#tls = options.tls;
+    const { ca, insecure } = options.tls ?? {};
+    this.#proxyTls = {
+      ...(ca === undefined ? {} : { ca }),
+      ...(insecure === undefined ? {} : { insecure }),
+    };
     this.#localAddress = options.localAddress;
     const { socketPath } = options;
     if (socketPath !== undefined && (typeof socketPath !== "string" || socketPath === "")) {
@@ -117,17 +131,7 @@ export class Dialer {
       ? { ...connectTls(this.#tls), ...(literal === 0 ? { servername: hostname } : {}) }
       : undefined;
     try {
-      if (proxy !== null) {
-        // The proxy's host is resolved by the transport (no DNS cache, no Happy Eyeballs).
-        return await connectThroughProxy(this.#transport, {
-          proxy,
-          hostname,
-          port,
-          tls,
-          localAddress: this.#localAddress,
-          signal,
-        });
-      }
+      if (proxy !== null) return await this.#dialProxy(target, proxy, tls, signal, trace);
       if (this.#socketPath !== undefined) {
         return await this.#transport.connect({
           hostname,
@@ -140,28 +144,76 @@ export class Dialer {
       const addresses: ResolvedAddress[] = literal === 0
         ? await this.#resolve(hostname, signal, trace)
         : [{ address: hostname, family: literal }];
-      const connectOne = (
-        address: ResolvedAddress,
-        attempt: AbortSignal | undefined,
-      ): Promise<Conn> =>
+      return await this.#race(addresses, signal, (address, attempt) =>
         this.#transport.connect({
           hostname: address.address,
           port,
           tls,
           localAddress: this.#localAddress,
           signal: attempt,
-        });
-      if (addresses.length === 1) return await connectOne(addresses[0], signal);
-      return await happyEyeballs(
-        addresses,
-        connectOne,
-        this.#delay,
-        signal,
-        (conn) => conn.destroy(),
-      );
+        }));
     } catch (error) {
       throw mapConnectError(error, target, signal);
     }
+  }
+
+  /**
+   * Connects through `proxy`: its host name goes through the DNS cache and
+   * its addresses are raced like an origin's; each attempt is a whole
+   * {@linkcode connectThroughProxy} (the `CONNECT` exchange included).
+   */
+  async #dialProxy(
+    target: DialTarget,
+    proxy: ProxyInfo,
+    tls: ConnectTlsOptions | undefined,
+    signal: AbortSignal | undefined,
+    trace: PoolObserver | undefined,
+  ): Promise<Conn> {
+    const name = proxyHostname(proxy.url);
+    const literal = ipFamily(name);
+    let addresses: ResolvedAddress[];
+    try {
+      addresses = literal === 0
+        ? await this.#resolve(name, signal, trace)
+        : [{ address: name, family: literal }];
+    } catch (error) {
+      if (!(error instanceof ConnectError) || error.code !== "SLUICE_ERR_CONNECT_DNS") throw error;
+      // The resolver's message names only the proxy's host: say where to.
+      const route = `${authorityOf(target.hostname, target.port)} through the proxy ${
+        authorityOf(name, proxyPort(proxy.url))
+      }`;
+      const reason = error.message.replace(/^Cannot connect to [^:]*: /, "");
+      throw new ConnectError(
+        "SLUICE_ERR_CONNECT_DNS",
+        `Cannot connect to ${route}: ${reason}`,
+        { address: name, syscallCode: error.syscallCode, cause: error },
+      );
+    }
+    return await this.#race(
+      addresses,
+      signal,
+      (address, attempt) =>
+        connectThroughProxy(this.#transport, {
+          proxy,
+          proxyAddress: address.address,
+          hostname: target.hostname,
+          port: target.port,
+          tls,
+          proxyTls: this.#proxyTls,
+          localAddress: this.#localAddress,
+          signal: attempt,
+        }),
+    );
+  }
+
+  /** Connects to the first address, or races them (Happy Eyeballs). */
+  #race(
+    addresses: ResolvedAddress[],
+    signal: AbortSignal | undefined,
+    connectOne: (address: ResolvedAddress, attempt: AbortSignal | undefined) => Promise<Conn>,
+  ): Promise<Conn> {
+    if (addresses.length === 1) return connectOne(addresses[0], signal);
+    return happyEyeballs(addresses, connectOne, this.#delay, signal, (conn) => conn.destroy());
   }
 
   async #resolve(

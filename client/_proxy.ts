@@ -45,8 +45,13 @@ export function proxyKey(proxy: ProxyInfo | null): string {
 }
 
 /** The port of a proxy URL, its scheme's default when none is written. */
-function proxyPort(url: URL): number {
+export function proxyPort(url: URL): number {
   return url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port);
+}
+
+/** The host of a proxy URL without the brackets of an IPv6 literal. */
+export function proxyHostname(url: URL): string {
+  return url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
 }
 
 /**
@@ -122,6 +127,13 @@ export interface ProxyConnectOptions {
    * (no client certificate, no ALPN).
    */
   proxyTls?: ConnectTlsOptions;
+  /**
+   * The IP address to dial for the proxy, when the caller resolved its host
+   * name (the connector does, through its DNS cache). Default: the proxy
+   * URL's host, resolved by the transport. An `https:` proxy's certificate
+   * is checked against the URL's host name either way.
+   */
+  proxyAddress?: string;
   /** Local IP address to connect from. */
   localAddress?: string;
   /** Aborts the connect (and the `CONNECT` exchange) in progress. */
@@ -162,19 +174,24 @@ export function connectThroughProxy(
 ): Promise<Conn> {
   const { proxy, tls, localAddress, signal } = options;
   const url = proxy.url;
-  const proxyHostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+  const name = proxyHostname(url);
+  const dialled = options.proxyAddress ?? name;
   const port = proxyPort(url);
-  const proxyTls = url.protocol !== "https:" ? undefined : options.proxyTls ?? {
+  let proxyTls = url.protocol !== "https:" ? undefined : options.proxyTls ?? {
     ...(tls?.ca === undefined ? {} : { ca: tls.ca }),
     ...(tls?.insecure === undefined ? {} : { insecure: tls.insecure }),
   };
+  if (proxyTls !== undefined && proxyTls.servername === undefined && dialled !== name) {
+    // Dialling the resolved address: SNI and the certificate keep the name.
+    proxyTls = { ...proxyTls, servername: name };
+  }
   const common = {
     ...(localAddress === undefined ? {} : { localAddress }),
     ...(signal === undefined ? {} : { signal }),
   };
   if (tls === undefined) {
     return transport.connect({
-      hostname: proxyHostname,
+      hostname: dialled,
       port,
       ...(proxyTls === undefined ? {} : { tls: proxyTls }),
       ...common,
@@ -185,7 +202,7 @@ export function connectThroughProxy(
     port: options.port,
     tls,
     tunnel: {
-      proxyHostname,
+      proxyHostname: dialled,
       proxyPort: port,
       ...(proxyTls === undefined ? {} : { proxyTls }),
       headers: proxyHeaders(proxy),

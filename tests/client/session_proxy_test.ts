@@ -13,7 +13,9 @@ import {
 } from "node:net";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import { BasicAuth, ClientConnectionError, ClientSession } from "../../client/mod.ts";
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
+import { resolveHost } from "../../adapters/resolve.ts";
+import { BasicAuth, ClientConnectionError, ClientSession, TraceConfig } from "../../client/mod.ts";
 import { within } from "../adapters/_net.ts";
 import { ca, cert, key } from "../_fixtures/tls_chain.ts";
 
@@ -51,13 +53,22 @@ interface ProxyLog {
   auth: (string | null)[];
   /** Connections accepted. */
   accepted: number;
+  /** The server names (SNI) of the TLS connections to an `https:` proxy. */
+  servernames: (string | false)[];
 }
 
-/** A proxy: CONNECT tunnels and absolute-form forwarding; 407 unless `credentials` match. */
-async function startProxy(credentials: string | null): Promise<{ port: number; log: ProxyLog }> {
-  const log: ProxyLog = { lines: [], auth: [], accepted: 0 };
-  const server = track(createNetServer((client) => {
+/**
+ * A proxy: CONNECT tunnels and absolute-form forwarding; 407 unless
+ * `credentials` match. Speaks TLS itself (an `https:` proxy) when `secure`.
+ */
+async function startProxy(
+  credentials: string | null,
+  secure = false,
+): Promise<{ port: number; log: ProxyLog }> {
+  const log: ProxyLog = { lines: [], auth: [], accepted: 0, servernames: [] };
+  const onClient = (client: Socket): void => {
     log.accepted++;
+    if (secure) log.servernames.push((client as TLSSocket).servername ?? false);
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
       head = Buffer.concat([head, chunk]);
@@ -66,10 +77,9 @@ async function startProxy(credentials: string | null): Promise<{ port: number; l
       client.off("data", onData);
       const text = head.subarray(0, end).toString("latin1");
       const [line, ...fields] = text.split("\r\n");
-      const auth = fields.find((f) =>
-        /^proxy-authorization:/i.test(f)
-      )?.replace(/^[^:]+:\s*/, "") ??
-        null;
+      const auth =
+        fields.find((f) => /^proxy-authorization:/i.test(f))?.replace(/^[^:]+:\s*/, "") ??
+          null;
       log.lines.push(line);
       log.auth.push(auth);
       if (credentials !== null && auth !== `Basic ${btoa(credentials)}`) {
@@ -89,7 +99,12 @@ async function startProxy(credentials: string | null): Promise<{ port: number; l
       });
     };
     client.on("data", onData);
-  }));
+  };
+  const server = track(
+    secure
+      ? createTlsServer({ cert, key }, onClient) as unknown as Server
+      : createNetServer(onClient),
+  );
   return { port: await listen(server), log };
 }
 
@@ -191,5 +206,91 @@ describe("ClientSession through a proxy", () => {
       "/direct",
       "/optout",
     ]);
+  });
+});
+
+describe("ClientSession through a proxy named by host name", () => {
+  /** A resolver for "proxy.test": a dead loopback address first, then the proxy's. */
+  function proxyResolver(lookups: string[]) {
+    return (host: string) => {
+      lookups.push(host);
+      // 127.0.0.2 is loopback too, and nothing listens on the proxy's port there: refused.
+      return Promise.resolve([
+        { address: "127.0.0.2", family: 4 as const },
+        { address: "127.0.0.1", family: 4 as const },
+      ]);
+    };
+  }
+
+  test("its addresses come from the DNS cache and are raced; traced like an origin's", async () => {
+    const { port, log } = await startProxy(null);
+    const origin = await startOrigins();
+    const lookups: string[] = [];
+    const dns: string[] = [];
+    const trace = new TraceConfig();
+    trace.onDnsCacheMiss.push((_s, _c, p) => void dns.push(`miss ${p.host}`));
+    trace.onDnsCacheHit.push((_s, _c, p) => void dns.push(`hit ${p.host}`));
+    const s = session({
+      proxy: `http://proxy.test:${port}`,
+      connector: { resolver: proxyResolver(lookups), happyEyeballsDelay: 60_000, forceClose: true },
+      trace: [trace],
+    });
+    for (let i = 0; i < 3; i++) {
+      const res = await within(s.get(`http://127.0.0.1:${origin.http}/n${i}`), 5000, "GET");
+      assert.equal(await res.text(), `origin saw http://127.0.0.1:${origin.http}/n${i}`);
+    }
+    assert.deepEqual(lookups, ["proxy.test"], "one lookup, then the cache");
+    assert.deepEqual(dns, ["miss proxy.test", "hit proxy.test", "hit proxy.test"]);
+    assert.equal(log.accepted, 3, "forceClose: one proxy connection per request");
+  });
+
+  test("an https origin through a CONNECT tunnel to the resolved proxy", async () => {
+    const { port, log } = await startProxy(null);
+    const origin = await startOrigins();
+    const lookups: string[] = [];
+    const s = session({
+      proxy: `http://proxy.test:${port}`,
+      connector: { resolver: proxyResolver(lookups), happyEyeballsDelay: 60_000, tls: { ca } },
+    });
+    const url = `https://localhost:${origin.https}/tunnel`;
+    assert.equal(await (await within(s.get(url), 5000, "GET")).text(), "origin saw /tunnel");
+    assert.deepEqual(lookups, ["proxy.test"]);
+    assert.deepEqual(log.lines, [`CONNECT localhost:${origin.https} HTTP/1.1`]);
+  });
+
+  test("an https: proxy dialled at its address keeps its name for SNI", async () => {
+    const { port, log } = await startProxy(null, true);
+    const origin = await startOrigins();
+    const lookups: string[] = [];
+    const s = session({
+      proxy: `https://localhost:${port}`,
+      connector: {
+        tls: { ca },
+        resolver: (host, options) => {
+          lookups.push(host);
+          return resolveHost(host, options);
+        },
+      },
+    });
+    const plain = `http://127.0.0.1:${origin.http}/plain`;
+    assert.equal(await (await within(s.get(plain), 5000, "GET")).text(), `origin saw ${plain}`);
+    const secure = `https://localhost:${origin.https}/secure`;
+    assert.equal(await (await within(s.get(secure), 5000, "GET")).text(), "origin saw /secure");
+    assert.deepEqual(lookups, ["localhost"], "the proxy's name was resolved by the connector");
+    assert.deepEqual(log.servernames, ["localhost", "localhost"]);
+  });
+
+  test("a proxy name that does not resolve: SLUICE_ERR_CLIENT_DNS naming the route", async () => {
+    const s = session({ proxy: "http://no-such-proxy.invalid:3128" });
+    for (const url of ["http://origin.test/", "https://origin.test/"]) {
+      const error = await within(s.get(url), 10_000, "GET").catch((e: unknown) => e);
+      assert.ok(error instanceof ClientConnectionError, String(error));
+      assert.equal(error.code, "SLUICE_ERR_CLIENT_DNS");
+      assert.match(
+        error.message,
+        /^Cannot connect to origin\.test:(80|443) through the proxy no-such-proxy\.invalid:3128: the name no-such-proxy\.invalid was not found/,
+      );
+    }
+    assert.equal(s.connector.stats().inUse, 0);
   });
 });

@@ -74,3 +74,8 @@ export function latin1Exact(bytes: Uint8Array, start: number, end: number): stri
 export function view(bytes: Uint8Array, pos: number, n: number): Uint8Array {
   return bytes.subarray(pos, pos + n);
 }
+
+/** HTAB and visible ASCII with SP: what a clean head holds besides CRLF. */
+export const VALUE_ASCII: Uint8Array = new Uint8Array(256);
+for (let c = 0x20; c < 0x7f; c++) VALUE_ASCII[c] = 1;
+VALUE_ASCII[0x09] = 1;

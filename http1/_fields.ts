@@ -66,6 +66,24 @@ export function charError(
   return new HttpParseError(code, `Cannot parse ${what}: unexpected character ${shown} at ${i}`);
 }
 
+/** The error for a control character in a field name or value. */
+export function controlError(c: number, where: string): HttpParseError {
+  return new HttpParseError(
+    where === "field name"
+      ? "SLUICE_ERR_HTTP_INVALID_HEADER_NAME"
+      : "SLUICE_ERR_HTTP_INVALID_HEADER_VALUE",
+    `Cannot parse ${where}: control character 0x${c.toString(16).padStart(2, "0")}`,
+  );
+}
+
+/** The error for a bare CR or LF in a head or a trailer section. */
+export function lineEndingError(which: "CR" | "LF", trailers: boolean): HttpParseError {
+  return new HttpParseError(
+    "SLUICE_ERR_HTTP_INVALID_LINE_ENDING",
+    `Cannot parse ${trailers ? "trailer section" : "head"}: bare ${which} where CRLF is required`,
+  );
+}
+
 /**
  * Where the scanner found each line's colon and end, relative to the start of
  * the head: `marks[2k]` is line k's colon, `marks[2k + 1]` its CR. Line 0 of

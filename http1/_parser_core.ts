@@ -2,10 +2,13 @@
 // the head scanner (limits enforced before anything is buffered), body
 // framing, pause/resume and upgrade hand-over.
 
-import { asciiFast, latin1Exact, TOKEN, view } from "./_abnf.ts";
+import { asciiFast, latin1Exact, TOKEN, VALUE_ASCII, view } from "./_abnf.ts";
 import { CHUNK_LAST, ChunkedDecoder } from "./_chunked.ts";
+import { type Dialect, sharedMarks } from "./_dialect.ts";
 import {
+  controlError,
   type FieldOptions,
+  lineEndingError,
   type LineMarks,
   NEEDS_EXACT_DECODE,
   parseFields,
@@ -25,31 +28,10 @@ const LF = 0x0a;
 const COLON = 0x3a;
 const EMPTY = new Uint8Array(0);
 
-/** HTAB and visible ASCII with SP: what a clean head holds besides CRLF. */
-const VALUE_ASCII = new Uint8Array(256);
-for (let c = 0x20; c < 0x7f; c++) VALUE_ASCII[c] = 1;
-VALUE_ASCII[0x09] = 1;
-
 /** The head holds a byte ≥ 0x80: decode it byte for byte. */
 const F_NON_ASCII = 1;
 /** The head needs the careful parser (it will name what is wrong, or accept obs-fold leniently). */
 const F_CAREFUL = 2;
-
-function controlError(c: number, where: string): HttpParseError {
-  return new HttpParseError(
-    where === "field name"
-      ? "SLUICE_ERR_HTTP_INVALID_HEADER_NAME"
-      : "SLUICE_ERR_HTTP_INVALID_HEADER_VALUE",
-    `Cannot parse ${where}: control character 0x${c.toString(16).padStart(2, "0")}`,
-  );
-}
-
-function lineEndingError(which: "CR" | "LF", trailers: boolean): HttpParseError {
-  return new HttpParseError(
-    "SLUICE_ERR_HTTP_INVALID_LINE_ENDING",
-    `Cannot parse ${trailers ? "trailer section" : "head"}: bare ${which} where CRLF is required`,
-  );
-}
 
 const S_HEAD = 0;
 const S_LENGTH = 1;
@@ -60,35 +42,6 @@ const S_DONE = 5;
 const S_UPGRADED = 6;
 const S_FINISHED = 7;
 const S_FAILED = 8;
-
-/**
- * What differs between parsing requests and responses: turning a head's text
- * into a head object, and the start line's errors.
- */
-export interface Dialect<Head> {
-  /**
-   * Turns the text of a head (start line and field lines, each ending with
-   * CRLF, then the empty line) into a head object. With `lines`, the scanner
-   * found the head clean and says where each field's colon and end are; with
-   * `null`, the head must be parsed carefully (and `exact` false means that a
-   * char ≥ 0x80 must throw {@linkcode NEEDS_EXACT_DECODE}).
-   */
-  parseHead(text: string, lines: LineMarks | null, exact: boolean, fields: FieldOptions): Head;
-  /** Whether the head is an interim (1xx, not 101) response, after which another head follows. */
-  isInterim(head: Head): boolean;
-  /** The error for a start line holding a control character, from the line up to that character. */
-  startLineError(partial: string): HttpParseError;
-  /** The error for a start line over the limit. */
-  tooLongStartLine(limit: number): HttpParseError;
-}
-
-let shared = new Uint32Array(2 * (128 + 2));
-
-/** The module's scratch array for field marks, grown to `size` when a parser allows more fields. */
-function sharedMarks(size: number): Uint32Array {
-  if (shared.length < size) shared = new Uint32Array(size);
-  return shared;
-}
 
 /**
  * The machinery shared by RequestParser and ResponseParser: everything about

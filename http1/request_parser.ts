@@ -12,7 +12,8 @@ import {
   parseFields,
   parseFieldsFast,
 } from "./_fields.ts";
-import { type Dialect, ParserCore } from "./_parser_core.ts";
+import type { Dialect } from "./_dialect.ts";
+import { ParserCore } from "./_parser_core.ts";
 import { isHost, parseRequestLine, parseRequestLineBytes, requestLine } from "./_start_line.ts";
 import { HttpParseError } from "./errors.ts";
 import type {

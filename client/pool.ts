@@ -241,7 +241,11 @@ export class Connector {
 
   // ---- internals ----
 
-  /** {@linkcode Connector.request} once it has to wait for a slot or open a connection. */
+  /**
+   * {@linkcode Connector.request} once it has to wait for a slot or open a
+   * connection; with `fresh` (the retry), a new connection is opened even
+   * when an idle one is there.
+   */
   async #requestSlow(
     got: Slot | Promise<Slot>,
     target: DialTarget,
@@ -249,12 +253,13 @@ export class Connector {
     request: PoolRequest,
     outgoing: ConnectionRequest,
     options: PoolRequestOptions,
+    fresh = false,
   ): Promise<PoolResponse> {
     const { signal, timer, trace } = options;
     let slot: Slot | null = await got;
     try {
       if (this.#closed) throw poolClosed();
-      let connection = this.#idle.take(key);
+      let connection = fresh ? undefined : this.#idle.take(key);
       const reused = connection !== undefined;
       if (connection !== undefined) {
         this.#entries.get(connection)!.slot = slot;
@@ -286,10 +291,10 @@ export class Connector {
 
   /**
    * The exchange on `connection` failed: a reused connection that the server
-   * had closed is replaced once, for an idempotent request with a replayable
-   * body; else the error stands.
+   * had closed is replaced once, by a fresh one (which is not retried), for
+   * an idempotent request with a replayable body; else the error stands.
    */
-  async #retry(
+  #retry(
     error: unknown,
     connection: ClientConnection,
     reused: boolean,
@@ -300,27 +305,15 @@ export class Connector {
     options: PoolRequestOptions,
   ): Promise<PoolResponse> {
     this.#failed(connection);
-    if (!reused || !mayRetry(error, request.method, request.body)) throw error;
+    if (!reused || !mayRetry(error, request.method, request.body)) return Promise.reject(error);
     const { signal, timer, trace } = options;
-    let slot: Slot | null = this.#detach(connection) ??
-      await this.#acquire(key, signal, timer, trace);
+    let got: Slot | Promise<Slot>;
     try {
-      if (this.#closed) throw poolClosed();
-      const fresh = await this.#open(target, key, slot, signal, timer, trace);
-      slot = null;
-      try {
-        return {
-          response: await this.#exchange(fresh, outgoing, timer),
-          connection: fresh,
-          reused: false,
-        };
-      } catch (error) {
-        this.#failed(fresh);
-        throw error;
-      }
-    } finally {
-      slot?.release();
+      got = this.#detach(connection) ?? this.#acquire(key, signal, timer, trace);
+    } catch (acquireError) {
+      return Promise.reject(acquireError);
     }
+    return this.#requestSlow(got, target, key, request, outgoing, options, true);
   }
 
   #outgoing(

@@ -308,12 +308,25 @@ function isIPv4(s: string, start: number, end: number): boolean {
   return parts === 4;
 }
 
+/** The error for a status line whose code is not SP and three digits 100–999: names the char or the code. */
+function statusCodeError(s: string): HttpParseError {
+  const code = "SLUICE_ERR_HTTP_INVALID_STATUS_LINE";
+  if (s.charCodeAt(8) !== SP) return charError(s, 8, code, "status line (status code)");
+  for (let i = 9; i < 12; i++) {
+    if (!isDigit(s.charCodeAt(i))) return charError(s, i, code, "status line (status code)");
+  }
+  return new HttpParseError(
+    code,
+    `Cannot parse status line: status code ${s.slice(9, 12)} is not 100 to 999`,
+  );
+}
+
 /** Parses `HTTP-version SP 3DIGIT SP [reason-phrase] CRLF` into {@linkcode statusLine}. */
 export function parseStatusLine(s: string, exact: boolean): number {
   const minor = version(s, 0, "status line");
   const a = s.charCodeAt(9), b = s.charCodeAt(10), d = s.charCodeAt(11);
   if (s.charCodeAt(8) !== SP || !isDigit(a) || !isDigit(b) || !isDigit(d) || a === 0x30) {
-    throw charError(s, 8, "SLUICE_ERR_HTTP_INVALID_STATUS_LINE", "status line (status code)");
+    throw statusCodeError(s);
   }
   const status = (a - 0x30) * 100 + (b - 0x30) * 10 + (d - 0x30);
   let i = 12;

@@ -94,8 +94,20 @@ describe("ResponseParser API", () => {
       () => parser.feed(bytes("HTTP/1.1 099 X\r\n\r\n")),
       (e: unknown) =>
         e instanceof HttpParseError && e.code === "SLUICE_ERR_HTTP_INVALID_STATUS_LINE" &&
-        e.status === 400,
+        e.status === 400 && /status code 099 is not 100 to 999/.test(e.message),
     );
     assert.equal(parser.state, "failed");
+    // The message points at what is wrong with the code.
+    for (
+      const [line, message] of [
+        ["HTTP/1.1 2x0 OK", /unexpected character "x" at 10/],
+        ["HTTP/1.1 20 OK", /unexpected character 0x20 at 11/],
+        ["HTTP/1.1  200 OK", /unexpected character 0x20 at 9/],
+        ["HTTP/1.1\t200 OK", /unexpected character 0x09 at 8/],
+      ] as const
+    ) {
+      const p = makeParser({ kind: "response" }, []);
+      assert.throws(() => p.feed(bytes(`${line}\r\n\r\n`)), message, line);
+    }
   });
 });

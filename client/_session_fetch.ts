@@ -8,6 +8,7 @@
 import type { ClientRequestOptions } from "./_session_types.ts";
 import type { RequestData } from "./_session_body.ts";
 import type { ClientResponse } from "./response.ts";
+import { joinOwned } from "../util/bytes.ts";
 
 /** What `sessionFetch` needs of a session. */
 interface Requester {
@@ -17,6 +18,17 @@ interface Requester {
     options?: ClientRequestOptions,
   ): Promise<ClientResponse>;
 }
+
+/**
+ * How much of a `Request`'s body is read ahead and kept, so that a 307/308
+ * redirect (or a retry middleware) can send it again: a body that ends
+ * within it goes as bytes with `Content-Length`; a longer one is streamed
+ * (chunked), never held whole, and a redirect that must resend it fails, as
+ * `fetch` fails for a stream body.
+ */
+export const REPLAYABLE_REQUEST_BODY = 1024 * 1024;
+
+const EMPTY = new Uint8Array(0);
 
 /** Statuses whose `Response` must have a null body. */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
@@ -44,7 +56,10 @@ export async function sessionFetch(
   let data: RequestData | null = null;
   if (init.body !== undefined && init.body !== null) data = init.body as RequestData;
   else if (request !== null && request.body !== null) {
-    data = new Uint8Array(await request.arrayBuffer());
+    if (request.bodyUsed) {
+      throw new TypeError("Failed to fetch: the Request's body was already used");
+    }
+    data = await requestBodyData(request.body, signal);
   }
   if (data !== null && (method === "GET" || method === "HEAD")) {
     throw new TypeError(`Failed to fetch: a ${method} request cannot have a body`);
@@ -58,6 +73,10 @@ export async function sessionFetch(
       allowRedirects: redirect === "follow",
     });
   } catch (error) {
+    // A Request's body stream that was never sent: its source is released.
+    if (request !== null && data instanceof ReadableStream && !data.locked) {
+      data.cancel(error).catch(() => {});
+    }
     if (signal?.aborted && error === signal.reason) throw error;
     throw new TypeError("fetch failed", { cause: error });
   }
@@ -84,4 +103,67 @@ export async function sessionFetch(
   Object.defineProperty(out, "url", { value: res.url });
   Object.defineProperty(out, "redirected", { value: res.redirected });
   return out;
+}
+
+/**
+ * A `Request`'s body as request data: its bytes when it ends within
+ * {@linkcode REPLAYABLE_REQUEST_BODY}, else the chunks read so far followed
+ * by the rest of the stream (cancelled if the send stops early).
+ */
+async function requestBodyData(
+  body: ReadableStream<Uint8Array>,
+  signal: AbortSignal | undefined,
+): Promise<RequestData> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size <= REPLAYABLE_REQUEST_BODY) {
+      const { done, value } = await readOrAbort(reader, signal);
+      if (done) return joinOwned(chunks);
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } catch (error) {
+    reader.cancel(error).catch(() => {});
+    throw error;
+  }
+  return rest(chunks, reader);
+}
+
+/** `reader.read()`, rejecting with the signal's reason (and cancelling) when it aborts first. */
+function readOrAbort(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  signal: AbortSignal | undefined,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  if (signal === undefined) return reader.read();
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    reader.read().then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/** The chunks already read, then the rest of `reader`'s stream; cancelling it cancels that stream. */
+function rest(
+  chunks: Uint8Array[],
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  let next = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (next < chunks.length) {
+        controller.enqueue(chunks[next]);
+        chunks[next++] = EMPTY; // sent: not kept
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
 }

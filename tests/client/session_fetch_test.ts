@@ -24,10 +24,29 @@ function session(options: ConstructorParameters<typeof ClientSession>[0] = {}): 
   return s;
 }
 
+/** Called with the bytes of a request body received so far, as they come. */
+let onBodyBytes: ((received: number) => void) | null = null;
+
 async function handler(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
+  let received = 0;
+  for await (const chunk of req) {
+    chunks.push(chunk as Buffer);
+    received += (chunk as Buffer).length;
+    onBodyBytes?.(received);
+  }
   const path = new URL(req.url!, "http://x").pathname;
+  if (path === "/keep") {
+    res.writeHead(307, { location: "/kept", "content-length": "0" });
+    res.end();
+    return;
+  }
+  if (path === "/count") {
+    const body = `${req.headers["transfer-encoding"] ?? "length"} ${received}`;
+    res.writeHead(200, { "content-length": String(body.length) });
+    res.end(body);
+    return;
+  }
   if (path === "/moved") {
     res.writeHead(302, { location: "/final", "content-length": "0" });
     res.end();
@@ -74,6 +93,98 @@ describe("session.fetch", () => {
     const req = new Request(`${base}/r`, { method: "PUT", body: "from request" });
     const res = await within(s.fetch(req), 5000, "fetch");
     assert.equal(await res.text(), "PUT /r from request");
+  });
+
+  test("a Request's long stream body is streamed, not read whole first", async () => {
+    const s = session();
+    const piece = 512 * 1024;
+    let serverHasMiB!: () => void;
+    const reached = new Promise<void>((resolve) => serverHasMiB = resolve);
+    onBodyBytes = (received) => {
+      if (received >= 1024 * 1024) serverHasMiB();
+    };
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        // The last piece waits until the server has a MiB: a client that reads
+        // the whole body before sending never gets there.
+        if (sent === 3) await reached;
+        controller.enqueue(new Uint8Array(piece).fill(sent));
+        if (++sent === 4) controller.close();
+      },
+    });
+    try {
+      const req = new Request(
+        `${base}/count`,
+        { method: "POST", body, duplex: "half" } as
+          & RequestInit
+          & { duplex: "half" },
+      );
+      const res = await within(s.fetch(req), 10_000, "streamed fetch");
+      assert.equal(await res.text(), `chunked ${4 * piece}`);
+    } finally {
+      onBodyBytes = null;
+    }
+    assert.equal(s.connector.stats().inUse, 0);
+  });
+
+  test("a Request's short body is sent with its length and resent on a 307", async () => {
+    const s = session();
+    const req = new Request(`${base}/keep`, { method: "POST", body: "kept body" });
+    const res = await within(s.fetch(req), 5000, "fetch");
+    assert.equal(res.redirected, true);
+    assert.equal(await res.text(), "POST /kept kept body");
+    const counted = await within(
+      s.fetch(new Request(`${base}/count`, { method: "POST", body: "x".repeat(1000) })),
+      5000,
+      "count",
+    );
+    assert.equal(await counted.text(), "length 1000");
+  });
+
+  test("a Request's long body is not resent on a 307: fetch failed, saying why", async () => {
+    const s = session();
+    const big = new Uint8Array(1024 * 1024 + 1);
+    const req = new Request(`${base}/keep`, { method: "POST", body: big });
+    const error = await within(s.fetch(req), 10_000, "fetch").catch((e: unknown) => e);
+    assert.ok(error instanceof TypeError, String(error));
+    assert.match(
+      String((error.cause as Error).message),
+      /Cannot follow 307 redirect .*: the request body was a stream and has been sent/,
+    );
+    assert.equal(s.connector.stats().inUse, 0);
+  });
+
+  test("a Request's body stream is cancelled when the request fails before sending it", async () => {
+    const s = session();
+    const refused = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    let cancelled: unknown = null;
+    let pulls = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulls++;
+        controller.enqueue(new Uint8Array(256 * 1024));
+      },
+      cancel(reason) {
+        cancelled = reason ?? "cancelled";
+      },
+    });
+    const req = new Request(
+      `http://127.0.0.1:${refused}/`,
+      {
+        method: "POST",
+        body,
+        duplex: "half",
+      } as RequestInit & { duplex: "half" },
+    );
+    await assert.rejects(within(s.fetch(req), 5000, "fetch"), TypeError);
+    await until(() => cancelled !== null, 2000, "source cancelled");
+    assert.ok(pulls <= 8, `read ahead ${pulls} chunks of 256 KiB`);
   });
 
   test("redirects: follow, manual, error", async () => {

@@ -134,6 +134,8 @@ describe("session.fetch", () => {
     const res = await within(s.fetch(req), 5000, "fetch");
     assert.equal(res.redirected, true);
     assert.equal(await res.text(), "POST /kept kept body");
+    assert.equal(req.bodyUsed, true);
+    await assert.rejects(s.fetch(req), /the Request's body was already used/);
     const counted = await within(
       s.fetch(new Request(`${base}/count`, { method: "POST", body: "x".repeat(1000) })),
       5000,

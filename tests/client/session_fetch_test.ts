@@ -189,6 +189,34 @@ describe("session.fetch", () => {
     assert.ok(pulls <= 8, `read ahead ${pulls} chunks of 256 KiB`);
   });
 
+  test("abort while a Request's body is read ahead: rejects with the reason, cancels the source", async () => {
+    const s = session();
+    let cancelled: unknown = null;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array(10)); // then nothing more, ever
+      },
+      cancel(reason) {
+        cancelled = reason ?? "cancelled";
+      },
+    });
+    const controller = new AbortController();
+    const reason = new Error("stop reading ahead");
+    const req = new Request(
+      `${base}/count`,
+      {
+        method: "POST",
+        body,
+        duplex: "half",
+        signal: controller.signal,
+      } as RequestInit & { duplex: "half" },
+    );
+    setTimeout(() => controller.abort(reason), 30);
+    await assert.rejects(within(s.fetch(req), 5000, "fetch"), (e: unknown) => e === reason);
+    await until(() => cancelled !== null, 2000, "source cancelled");
+    assert.equal(s.connector.stats().inUse, 0);
+  });
+
   test("redirects: follow, manual, error", async () => {
     const s = session();
     const followed = await within(s.fetch(`${base}/moved`), 5000, "follow");

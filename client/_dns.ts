@@ -21,7 +21,18 @@ export interface DnsCacheOptions {
   ttl: number;
   /** The clock, in ms (default `Date.now`); tests pass their own. */
   now?: () => number;
+  /**
+   * At most this many hosts (per family) are kept: a new one evicts the
+   * oldest. Default {@linkcode DNS_CACHE_MAX_ENTRIES}.
+   */
+  maxEntries?: number;
 }
+
+/**
+ * The default bound of a {@linkcode DnsCache}: a client that meets many
+ * hosts (a crawler) keeps the latest ones, not every host it ever saw.
+ */
+export const DNS_CACHE_MAX_ENTRIES = 10_000;
 
 /** What {@linkcode DnsCache.lookup} resolved with. */
 export interface DnsAnswer {
@@ -40,17 +51,22 @@ interface CacheEntry {
 /**
  * Resolved addresses per host and family, kept for `ttl` ms. Concurrent
  * lookups of the same host share one resolver call; failures are not cached.
+ * Expired answers are swept, oldest first, whenever a new host is looked
+ * up, and at most `maxEntries` are kept.
  */
 export class DnsCache {
   readonly #resolver: Resolver;
   readonly #ttl: number;
   readonly #now: () => number;
+  readonly #max: number;
+  /** In insertion order, which is also the order answers expire in. */
   readonly #entries = new Map<string, CacheEntry>();
 
   constructor(options: DnsCacheOptions) {
     this.#resolver = options.resolver;
     this.#ttl = options.ttl;
     this.#now = options.now ?? Date.now;
+    this.#max = Math.max(1, options.maxEntries ?? DNS_CACHE_MAX_ENTRIES);
   }
 
   /** Hosts (and families) with an answer or a lookup in the cache. */
@@ -98,6 +114,7 @@ export class DnsCache {
       };
       entry = created;
       this.#entries.set(key, created);
+      this.#sweep();
       created.value.then(
         () => {
           if (this.#entries.get(key) === created) created.expires = this.#now() + this.#ttl;
@@ -108,6 +125,18 @@ export class DnsCache {
       );
     }
     return { addresses: await raceSignal(entry.value, signal), hit };
+  }
+
+  /**
+   * Drops the oldest entries while there are too many, then the expired
+   * ones from the oldest on (a lookup still running stops that sweep).
+   */
+  #sweep(): void {
+    const now = this.#now();
+    for (const [key, entry] of this.#entries) {
+      if (this.#entries.size <= this.#max && entry.expires > now) return;
+      this.#entries.delete(key);
+    }
   }
 
   /**

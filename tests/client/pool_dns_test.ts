@@ -10,7 +10,7 @@ import {
   defaultClientTransport,
 } from "../../adapters/connect.ts";
 import { type ResolvedAddress, resolveHost } from "../../adapters/resolve.ts";
-import { DnsCache, happyEyeballs, interleave } from "../../client/_dns.ts";
+import { DNS_CACHE_MAX_ENTRIES, DnsCache, happyEyeballs, interleave } from "../../client/_dns.ts";
 import { Connector } from "../../client/pool.ts";
 import { ClientConnectionError } from "../../client/errors.ts";
 import { within } from "../adapters/_net.ts";
@@ -122,6 +122,25 @@ describe("DnsCache", () => {
     cache.clear("a.test");
     assert.equal(cache.size, 0);
     assert.equal(calls, 3);
+  });
+
+  test("expired answers are swept when a new host is looked up; maxEntries bounds the cache", async () => {
+    let now = 0;
+    const resolver = () => Promise.resolve([v4("10.0.0.1")]);
+    const cache = new DnsCache({ ttl: 100, now: () => now, resolver });
+    for (let i = 0; i < 50; i++) await cache.lookup(`host${i}.test`, 0);
+    assert.equal(cache.size, 50);
+    now += 100;
+    await cache.lookup("new.test", 0);
+    assert.equal(cache.size, 1, "the 50 expired answers are gone, not kept until asked for again");
+    const bounded = new DnsCache({ ttl: Infinity, resolver, maxEntries: 3 });
+    for (let i = 0; i < 5; i++) await bounded.lookup(`h${i}.test`, 0);
+    assert.equal(bounded.size, 3);
+    assert.equal(bounded.has("h1.test", 0), false, "the oldest went first");
+    assert.equal(bounded.has("h2.test", 0), true);
+    assert.equal(bounded.has("h4.test", 0), true);
+    assert.equal(new DnsCache({ ttl: 1, resolver }).size, 0);
+    assert.equal(DNS_CACHE_MAX_ENTRIES, 10_000);
   });
 
   test("concurrent lookups share one resolver call; failures are not cached", async () => {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { InternedIds } from "./_interned_ids.ts";
 import { ConnectError, type ConnectTlsOptions } from "../adapters/connect.ts";
 import { ConnectionClosedError } from "./_connection_errors.ts";
 import type { RequestBody } from "./_connection_request.ts";
@@ -90,18 +91,15 @@ export function urlParts(url: URL): UrlParts {
 }
 
 /** Interned TLS settings: equal settings share an id, so a key never mixes two trust setups. */
-const tlsIds = new Map<string, number>();
+const tlsIds = new InternedIds(1000);
 
-/** A short exact id of TLS settings (`""` when none). */
-export function tlsFingerprint(tls: ConnectorTlsOptions | undefined): string {
-  if (tls === undefined) return "";
+/**
+ * A short exact id of TLS settings. A connector computes its own once; a
+ * key must not stringify PEM bundles on every request.
+ */
+export function tlsFingerprint(tls: ConnectorTlsOptions): string {
   const text = JSON.stringify([tls.ca ?? null, tls.cert ?? null, tls.key ?? null, !!tls.insecure]);
-  let id = tlsIds.get(text);
-  if (id === undefined) {
-    id = tlsIds.size + 1;
-    tlsIds.set(text, id);
-  }
-  return `t${id}`;
+  return `t${tlsIds.idOf(text)}`;
 }
 
 /** The transport's TLS options of a connector's settings. */

@@ -8,10 +8,11 @@
  */
 
 import type { ClientTransport, Conn, ConnectTlsOptions } from "../adapters/connect.ts";
+import { InternedIds } from "./_interned_ids.ts";
 import type { ProxyInfo } from "./proxy_env.ts";
 
 /** Interned credentials: equal credentials share an id, so a key never holds a password. */
-const authIds = new Map<string, number>();
+const authIds = new InternedIds(1000);
 
 /**
  * The part of a pool key that names a proxy: its scheme, host, port and
@@ -35,13 +36,7 @@ export function proxyKey(proxy: ProxyInfo | null): string {
   const { url, auth } = proxy;
   const base = `${url.protocol}//${url.hostname}:${proxyPort(url)}`;
   if (auth === null) return base;
-  const text = auth.encode();
-  let id = authIds.get(text);
-  if (id === undefined) {
-    id = authIds.size + 1;
-    authIds.set(text, id);
-  }
-  return `${base}#a${id}`;
+  return `${base}#a${authIds.idOf(auth.encode())}`;
 }
 
 /** The port of a proxy URL, its scheme's default when none is written. */

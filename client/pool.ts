@@ -92,6 +92,8 @@ export class Connector {
   readonly #forceClose: boolean;
   readonly #dialer: Dialer;
   readonly #tls: ConnectorTlsOptions | undefined;
+  /** {@linkcode tlsFingerprint} of `#tls`, computed once. */
+  readonly #tlsKey: string;
   readonly #entries = new Map<ClientConnection, Entry>();
   readonly #idle: IdleConnections;
   #opened = 0;
@@ -127,6 +129,7 @@ export class Connector {
     this.#idle = new IdleConnections(keepAlive);
     this.#forceClose = options.forceClose ?? false;
     this.#tls = options.tls;
+    this.#tlsKey = tlsFingerprint(options.tls ?? {});
     this.#dialer = new Dialer(options, options.transport ?? defaultClientTransport());
   }
 
@@ -144,7 +147,7 @@ export class Connector {
    * @returns The key connections are pooled and limited by.
    */
   key(url: URL, tls: ConnectorTlsOptions | undefined = this.#tls): string {
-    return keyOf(targetOf(url), tls);
+    return keyOf(targetOf(url), tls === this.#tls ? this.#tlsKey : tlsFingerprint(tls ?? {}));
   }
 
   /**
@@ -176,7 +179,7 @@ export class Connector {
     try {
       const parts = urlParts(url);
       target = { hostname: parts.hostname, port: parts.port, secure: parts.secure, proxy };
-      const direct = keyOf(target, this.#tls);
+      const direct = keyOf(target, this.#tlsKey);
       key = proxy === null ? direct : `${direct}|${proxyKey(proxy)}`;
       outgoing = this.#outgoing(url, parts, request, signal, proxy);
     } catch (error) {
@@ -472,10 +475,8 @@ function poolClosed(): ClientError {
   );
 }
 
-/** The pool key of a target: scheme, host, port and (for TLS) the settings. */
-function keyOf(target: Target, tls: ConnectorTlsOptions | undefined): string {
+/** The pool key of a target: scheme, host, port and (for TLS) the settings' id. */
+function keyOf(target: Target, tlsKey: string): string {
   const { hostname, port, secure } = target;
-  return `${secure ? "https" : "http"}|${hostname}|${port}|${
-    secure ? tlsFingerprint(tls ?? {}) : ""
-  }`;
+  return `${secure ? "https" : "http"}|${hostname}|${port}|${secure ? tlsKey : ""}`;
 }

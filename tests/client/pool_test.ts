@@ -156,6 +156,20 @@ describe("Connector against Sluice's server", () => {
     assert.notEqual(c.key(new URL(a.url)), c.key(new URL(b.url)));
   });
 
+  test("key(): https keys tell TLS settings apart by content; http keys ignore them", () => {
+    const tls = { ca: "-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n" };
+    const c = connector({ tls });
+    const url = new URL("https://example.test/");
+    assert.equal(c.key(url), c.key(url, tls));
+    assert.equal(c.key(url), c.key(url, { ...tls }), "equal settings, another object");
+    assert.notEqual(c.key(url), c.key(url, { ca: "other" }));
+    assert.notEqual(c.key(url), c.key(url, {}), "no settings is a setting too");
+    assert.equal(c.key(url), connector({ tls: { ...tls } }).key(url), "across connectors too");
+    const plain = new URL("http://example.test/");
+    assert.equal(c.key(plain), c.key(plain, { ca: "other" }));
+    assert.ok(!c.key(url).includes("CERTIFICATE"), "no PEM in the key");
+  });
+
   test("keepAliveTimeout: an idle connection is closed once expired", async () => {
     const server = await sluice();
     const c = connector({ keepAliveTimeout: 150 });

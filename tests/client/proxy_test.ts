@@ -18,6 +18,7 @@ import { Buffer } from "node:buffer";
 import { ConnectError, defaultClientTransport } from "../../adapters/connect.ts";
 import { ClientConnection } from "../../client/_connection.ts";
 import { parseProxyUrl } from "../../client/proxy_env.ts";
+import { InternedIds } from "../../client/_interned_ids.ts";
 import { connectThroughProxy, proxyHeaders, proxyKey, proxyTarget } from "../../client/_proxy.ts";
 import { runtime, until, within } from "../adapters/_net.ts";
 import { ca, cert, key } from "../_fixtures/tls_chain.ts";
@@ -129,6 +130,29 @@ describe("client proxy helpers", () => {
     assert.notEqual(a, b);
     assert.equal(a, proxyKey(parseProxyUrl("http://u:p@proxy.test:3128")));
     assert.ok(!a.includes("dTpw") && !a.includes("u:p"), "no credentials in the key");
+    // Rotating credentials (a new session id per request): all told apart, none kept forever.
+    const keys = new Set<string>();
+    for (let i = 0; i < 1500; i++) {
+      keys.add(proxyKey(parseProxyUrl(`http://user-session-${i}:p@proxy.test:3128`)));
+    }
+    assert.equal(keys.size, 1500);
+    const again = proxyKey(parseProxyUrl("http://user-session-0:p@proxy.test:3128"));
+    assert.ok(
+      !keys.has(again),
+      "a forgotten credential comes back with a new id, never an old one",
+    );
+  });
+
+  test("InternedIds: equal strings share an id while remembered; ids are never reused", () => {
+    const ids = new InternedIds(3);
+    const a = ids.idOf("a");
+    assert.equal(ids.idOf("a"), a);
+    const seen = new Set([a, ids.idOf("b"), ids.idOf("c"), ids.idOf("d")]);
+    assert.equal(seen.size, 4);
+    assert.equal(ids.size, 3, "bounded");
+    const a2 = ids.idOf("a"); // "a" was the oldest: forgotten
+    assert.ok(!seen.has(a2));
+    assert.equal(ids.idOf("d"), ids.idOf("d"));
   });
 
   test("proxyTarget() is the absolute form without credentials or fragment", () => {

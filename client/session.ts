@@ -9,11 +9,11 @@
 import { BasicAuth } from "./auth.ts";
 import { CookieJar } from "./cookie_jar.ts";
 import type { AbstractCookieJar } from "./cookie_jar.ts";
-import { ClientError, TooManyRedirectsError } from "./errors.ts";
-import { type ClientMiddleware, ClientRequest, composeClientMiddlewares } from "./middleware.ts";
+import { ClientError } from "./errors.ts";
+import { ClientRequest } from "./middleware.ts";
 import { Connector } from "./pool.ts";
 import { proxyFromEnv, type ProxyInfo } from "./proxy_env.ts";
-import { type ClientResponse, setCookieLines, setRedirectChain } from "./response.ts";
+import type { ClientResponse } from "./response.ts";
 import {
   type AbortSource,
   PhaseTimer,
@@ -22,17 +22,10 @@ import {
 } from "./timeouts.ts";
 import type { TraceConfig } from "./trace.ts";
 import { buildUrl, encodeBody, type EncodedBody } from "./_session_body.ts";
-import { redirectLocation, redirectRequest, sameOrigin } from "./_session_redirect.ts";
-import { doneStateOf, type SendContext, sendHop } from "./_session_send.ts";
+import { followHops, type HopDefaults } from "./_session_hops.ts";
+import { doneStateOf, type SendContext } from "./_session_send.ts";
 import { RequestTrace } from "./_trace_run.ts";
-import {
-  checkMethod,
-  checkRedirects,
-  joinCookies,
-  poolObserver,
-  proxyInfo,
-  raiseStatus,
-} from "./_session_util.ts";
+import { checkMethod, checkRedirects, poolObserver, proxyInfo } from "./_session_util.ts";
 import { acceptEncodingValue } from "./_decompress.ts";
 import { compressRequestBody } from "./_compress_request.ts";
 import { sessionFetch } from "./_session_fetch.ts";
@@ -70,10 +63,9 @@ export class ClientSession {
   readonly #connector: Connector;
   readonly #ownsConnector: boolean;
   readonly #auth: BasicAuth | null;
-  readonly #raiseForStatus: boolean;
-  readonly #middlewares: readonly ClientMiddleware[];
+  /** The jar, middlewares, `raiseForStatus` and `maxRedirects` every request's hops use. */
+  readonly #hopDefaults: HopDefaults;
   readonly #traces: readonly TraceConfig[];
-  readonly #maxRedirects: number;
   readonly #decompress: AutoDecompressOptions | null;
   readonly #serialize: (value: unknown) => string;
   readonly #proxy: ProxyInfo | null;
@@ -108,10 +100,13 @@ export class ClientSession {
     this.#connector = connector instanceof Connector ? connector : new Connector(connector);
     this.#ownsConnector = options.connectorOwner ?? !(connector instanceof Connector);
     this.#auth = options.auth ?? null;
-    this.#raiseForStatus = options.raiseForStatus ?? false;
-    this.#middlewares = [...(options.middlewares ?? [])];
     this.#traces = [...(options.trace ?? [])];
-    this.#maxRedirects = checkRedirects(options.maxRedirects ?? 10);
+    this.#hopDefaults = {
+      jar: this.#jar,
+      middlewares: [...(options.middlewares ?? [])],
+      raiseForStatus: options.raiseForStatus ?? false,
+      maxRedirects: checkRedirects(options.maxRedirects ?? 10),
+    };
     this.#serialize = options.jsonSerialize ?? JSON.stringify;
     this.#proxy = proxyInfo(options.proxy, options.proxyAuth);
     this.#trustEnv = options.trustEnv ?? false;
@@ -436,102 +431,8 @@ export class ClientSession {
     options: ClientRequestOptions,
     ctx: SendContext,
   ): Promise<ClientResponse> {
-    const last = (req: ClientRequest): Promise<ClientResponse> => sendHop(req, ctx);
-    const hops: Hops = {
-      first,
-      options,
-      ctx,
-      send: this.#middlewares.length === 0
-        ? last
-        : composeClientMiddlewares(this.#middlewares, last),
-      userCookie: first.getField("cookie"),
-      extraCookies: options.cookies === undefined
-        ? null
-        : Object.entries(options.cookies).map(([name, value]) => `${name}=${value}`).join("; "),
-      history: [],
-      maxRedirects: options.maxRedirects === undefined
-        ? this.#maxRedirects
-        : checkRedirects(options.maxRedirects),
-    };
-    return this.#hop(hops, first);
+    return followHops(first, options, ctx, this.#hopDefaults);
   }
-
-  /** Sends one hop with the cookies it gets; resolves with the final response. */
-  #hop(hops: Hops, req: ClientRequest): Promise<ClientResponse> {
-    const { first, userCookie } = hops;
-    // The caller's cookies (a `Cookie` field, `cookies`) are for the first origin only.
-    const firstOrigin = req === first || sameOrigin(first.url, req.url);
-    const cookie = joinCookies(
-      firstOrigin ? userCookie : null,
-      firstOrigin ? hops.extraCookies : null,
-      this.#jar.size === 0 ? null : this.#jar.header(req.url),
-    );
-    if (cookie !== null) req.setField("cookie", cookie);
-    else if (req !== first || userCookie !== null) req.deleteField("cookie");
-    return hops.send(req).then((res) => this.#landed(hops, req, res));
-  }
-
-  /** A hop's response: the final one, or a redirect to follow. */
-  #landed(
-    hops: Hops,
-    req: ClientRequest,
-    res: ClientResponse,
-  ): ClientResponse | Promise<ClientResponse> {
-    const setCookies = setCookieLines(res);
-    if (setCookies.length > 0) this.#jar.update(setCookies, req.url);
-    const options = hops.options;
-    const location = (options.allowRedirects ?? true) ? redirectLocation(res) : null;
-    if (location !== null) return this.#redirect(hops, req, res, location);
-    if (hops.history.length > 0) setRedirectChain(res, hops.history);
-    if (res.status >= 400 && (options.raiseForStatus ?? this.#raiseForStatus)) {
-      return raiseStatus(res, req).then(() => res);
-    }
-    return res;
-  }
-
-  /** Follows a redirect: the response is released and kept in the history. */
-  async #redirect(
-    hops: Hops,
-    req: ClientRequest,
-    res: ClientResponse,
-    location: string,
-  ): Promise<ClientResponse> {
-    const { history, maxRedirects } = hops;
-    if (history.length >= maxRedirects) {
-      await res.release();
-      throw new TooManyRedirectsError(maxRedirects, [...history, res] as unknown as Response[]);
-    }
-    let next;
-    try {
-      next = redirectRequest(req, res.status, location).next;
-    } catch (error) {
-      await res.release();
-      throw error;
-    }
-    await res.release();
-    await hops.ctx.trace?.emit("onRequestRedirect", {
-      method: req.method,
-      url: req.url,
-      headers: req.headers,
-      response: res,
-    });
-    history.push(res);
-    return await this.#hop(hops, next);
-  }
-}
-
-/** The hops of one request: what every hop needs, and the redirects so far. */
-interface Hops {
-  first: ClientRequest;
-  options: ClientRequestOptions;
-  ctx: SendContext;
-  send: (req: ClientRequest) => Promise<ClientResponse>;
-  /** The caller's `Cookie` field. */
-  userCookie: string | null;
-  /** The caller's `cookies` option, as a `Cookie` value. */
-  extraCookies: string | null;
-  history: ClientResponse[];
-  maxRedirects: number;
 }
 
 /**

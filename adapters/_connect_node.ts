@@ -9,7 +9,7 @@
 
 import { connect as netConnect, isIP, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
-import { borrowedReadOptions, NodeConn } from "./node.ts";
+import { borrowedReadOptions, NodeConn } from "./_node_conn.ts";
 
 /** Node itself (not the `node:net` of Deno or Bun, which are not asked for `onread`). */
 const IS_NODE = typeof (globalThis as { Deno?: unknown }).Deno === "undefined" &&

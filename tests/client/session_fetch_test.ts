@@ -1,28 +1,14 @@
 // session.fetch (the standard signature over the session) and the upload
 // and download progress callbacks, against a node:http server.
 
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { ClientSession } from "../../client/session.ts";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { tracked } from "./_tracked.ts";
 import type { Progress } from "../../client/_session_send.ts";
 import { until, within } from "../adapters/_net.ts";
 
-const sessions: ClientSession[] = [];
-const servers: Server[] = [];
-after(async () => {
-  await Promise.all(sessions.map((s) => within(s.close(), 5000, "session close")));
-  for (const s of servers) s.closeAllConnections();
-  await Promise.all(
-    servers.map((s) => within(new Promise<void>((r) => s.close(() => r())), 5000, "close")),
-  );
-});
-
-function session(options: ConstructorParameters<typeof ClientSession>[0] = {}): ClientSession {
-  const s = new ClientSession(options);
-  sessions.push(s);
-  return s;
-}
+const { servers, session } = tracked();
 
 /** Called with the bytes of a request body received so far, as they come. */
 let onBodyBytes: ((received: number) => void) | null = null;

@@ -1,12 +1,12 @@
 // ClientSession redirects, cookies across hops, trace events and
 // middlewares, against node:http servers on 127.0.0.1 and localhost.
 
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { BasicAuth } from "../../client/auth.ts";
 import { CookieJar } from "../../client/cookie_jar.ts";
-import { ClientSession } from "../../client/session.ts";
+import { tracked } from "./_tracked.ts";
 import { TraceConfig } from "../../client/trace.ts";
 import type { ClientMiddleware } from "../../client/middleware.ts";
 import { within } from "../adapters/_net.ts";
@@ -18,21 +18,7 @@ interface Seen {
   body: string;
 }
 
-const sessions: ClientSession[] = [];
-const servers: Server[] = [];
-after(async () => {
-  await Promise.all(sessions.map((s) => within(s.close(), 5000, "session close")));
-  for (const s of servers) s.closeAllConnections();
-  await Promise.all(
-    servers.map((s) => within(new Promise<void>((r) => s.close(() => r())), 5000, "close")),
-  );
-});
-
-function session(options: ConstructorParameters<typeof ClientSession>[0] = {}): ClientSession {
-  const s = new ClientSession({ cookieJar: new CookieJar({ unsafe: true }), ...options });
-  sessions.push(s);
-  return s;
-}
+const { servers, session } = tracked(() => ({ cookieJar: new CookieJar({ unsafe: true }) }));
 
 /** A server that logs every request and redirects on `/to/<status>?<location>`. */
 async function server(host: string): Promise<{ url: string; log: Seen[] }> {

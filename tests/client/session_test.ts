@@ -1,14 +1,15 @@
 // ClientSession end to end against a node:http server: methods, bodies,
 // params, base URL, fields, auth, cookies, decompression, reuse.
 
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { brotliCompressSync, deflateSync, gunzipSync, gzipSync } from "node:zlib";
 import { BasicAuth } from "../../client/auth.ts";
 import { CookieJar, DummyCookieJar } from "../../client/cookie_jar.ts";
 import { ClientSession } from "../../client/session.ts";
+import { tracked } from "./_tracked.ts";
 import { within } from "../adapters/_net.ts";
 
 interface Echo {
@@ -20,21 +21,7 @@ interface Echo {
   form?: Record<string, string>;
 }
 
-const sessions: ClientSession[] = [];
-const servers: Server[] = [];
-after(async () => {
-  await Promise.all(sessions.map((s) => within(s.close(), 5000, "session close")));
-  for (const s of servers) s.closeAllConnections();
-  await Promise.all(
-    servers.map((s) => within(new Promise<void>((r) => s.close(() => r())), 5000, "close")),
-  );
-});
-
-function session(options: ConstructorParameters<typeof ClientSession>[0] = {}): ClientSession {
-  const s = new ClientSession(options);
-  sessions.push(s);
-  return s;
-}
+const { servers, session } = tracked();
 
 let sockets = 0;
 

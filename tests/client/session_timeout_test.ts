@@ -2,29 +2,15 @@
 // right error, frees its connection and leaves no timer behind (the test
 // process would not exit otherwise).
 
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { Connector } from "../../client/pool.ts";
 import { TimeoutError } from "../../client/errors.ts";
-import { ClientSession } from "../../client/session.ts";
+import { tracked } from "./_tracked.ts";
 import { until, within } from "../adapters/_net.ts";
 
-const sessions: ClientSession[] = [];
-const servers: Server[] = [];
-after(async () => {
-  await Promise.all(sessions.map((s) => within(s.close(), 5000, "session close")));
-  for (const s of servers) s.closeAllConnections();
-  await Promise.all(
-    servers.map((s) => within(new Promise<void>((r) => s.close(() => r())), 5000, "close")),
-  );
-});
-
-function session(options: ConstructorParameters<typeof ClientSession>[0] = {}): ClientSession {
-  const s = new ClientSession(options);
-  sessions.push(s);
-  return s;
-}
+const { servers, session } = tracked();
 
 function handler(req: IncomingMessage, res: ServerResponse): void {
   req.resume();

@@ -5,7 +5,7 @@
 // proxy's response head (split head, head coalesced with the origin's first
 // bytes).
 
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
   connect as netConnect,
@@ -23,36 +23,9 @@ import {
 import type { Conn } from "../../adapters/transport.ts";
 import { Recorder, runtime, str, text, until, watched, within } from "./_net.ts";
 import { ca, cert, key } from "../_fixtures/tls_chain.ts";
+import { trackedServers } from "../_helpers/tracked_servers.ts";
 
-const servers: Server[] = [];
-const sockets = new Set<Socket>();
-
-after(async () => {
-  for (const socket of sockets) socket.destroy();
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-});
-
-function track(server: Server): Server {
-  servers.push(server);
-  server.on("connection", (socket: Socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-    socket.on("close", () => sockets.delete(socket));
-  });
-  return server;
-}
-
-async function start(server: Server): Promise<number> {
-  await within(
-    new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => resolve());
-    }),
-    5000,
-    "listen",
-  );
-  return (server.address() as { port: number }).port;
-}
+const { track, listen: start, sockets } = trackedServers();
 
 /** A TLS origin that echoes every byte. */
 function tlsEchoServer(): Server {

@@ -4,14 +4,9 @@
 // CONNECT proxy (written here on node:net) to an HTTPS origin (node:https),
 // and through the same proxy as a forwarding proxy to a plain node:http origin.
 
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  connect as netConnect,
-  createServer as createNetServer,
-  type Server,
-  type Socket,
-} from "node:net";
+import { connect as netConnect, createServer as createNetServer } from "node:net";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { Buffer } from "node:buffer";
@@ -22,41 +17,13 @@ import { InternedIds } from "../../client/_interned_ids.ts";
 import { connectThroughProxy, proxyHeaders, proxyKey, proxyTarget } from "../../client/_proxy.ts";
 import { runtime, until, within } from "../adapters/_net.ts";
 import { ca, cert, key } from "../_fixtures/tls_chain.ts";
+import { trackedServers } from "../_helpers/tracked_servers.ts";
 
-const servers: Server[] = [];
-const sockets = new Set<Socket>();
 const connections: ClientConnection[] = [];
-
-after(async () => {
+const { track, listen: start, sockets } = trackedServers(async () => {
   for (const c of connections) c.close().catch(() => {});
   await Promise.all(connections.map((c) => within(c.closed, 5000, "connection close")));
-  for (const socket of sockets) socket.destroy();
-  await Promise.all(
-    servers.map((s) => within(new Promise<void>((r) => s.close(() => r())), 5000, "close")),
-  );
 });
-
-function track<T extends Server>(server: T): T {
-  servers.push(server);
-  server.on("connection", (socket: Socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-    socket.on("close", () => sockets.delete(socket));
-  });
-  return server;
-}
-
-async function start(server: Server): Promise<number> {
-  await within(
-    new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => resolve());
-    }),
-    5000,
-    "listen",
-  );
-  return (server.address() as { port: number }).port;
-}
 
 const AUTH = "Basic dXNlcjpwYXNz"; // user:pass
 

@@ -3,7 +3,7 @@
 // (407), trustEnv with HTTP_PROXY/NO_PROXY, and pooled reuse through the proxy.
 // The proxy is written here on node:net; the origins are node:http/node:https.
 
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
   connect as netConnect,
@@ -18,33 +18,12 @@ import { resolveHost } from "../../adapters/resolve.ts";
 import { BasicAuth, ClientConnectionError, ClientSession, TraceConfig } from "../../client/mod.ts";
 import { within } from "../adapters/_net.ts";
 import { ca, cert, key } from "../_fixtures/tls_chain.ts";
+import { trackedServers } from "../_helpers/tracked_servers.ts";
 
-const servers: Server[] = [];
-const sockets = new Set<Socket>();
 const sessions: ClientSession[] = [];
-
-after(async () => {
-  await Promise.all(sessions.map((s) => s.close()));
-  for (const socket of sockets) socket.destroy();
-  await Promise.all(
-    servers.map((s) => within(new Promise<void>((r) => s.close(() => r())), 5000, "close")),
-  );
-});
-
-function track<T extends Server>(server: T): T {
-  servers.push(server);
-  server.on("connection", (socket: Socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-    socket.on("close", () => sockets.delete(socket));
-  });
-  return server;
-}
-
-async function listen(server: Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return (server.address() as { port: number }).port;
-}
+const { track, listen } = trackedServers(() =>
+  Promise.all(sessions.map((s) => within(s.close(), 5000, "session close")))
+);
 
 interface ProxyLog {
   /** First lines of what came in: "CONNECT host:port HTTP/1.1" or "GET http://… HTTP/1.1". */

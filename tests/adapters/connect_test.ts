@@ -20,27 +20,16 @@ import {
 } from "../../adapters/connect.ts";
 import type { Conn } from "../../adapters/transport.ts";
 import { Recorder, runtime, str, text, until, watched, within } from "./_net.ts";
+import { trackedServers } from "../_helpers/tracked_servers.ts";
 import { ca, cert, key } from "../_fixtures/tls_chain.ts";
 
-const servers: Server[] = [];
-const sockets = new Set<Socket>();
+const { track } = trackedServers();
 const dirs: string[] = [];
 
-after(async () => {
-  for (const socket of sockets) socket.destroy();
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+// The Unix socket directories (removing one under a listening socket is harmless on Linux).
+after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
-
-function track(server: Server): Server {
-  servers.push(server);
-  server.on("connection", (socket: Socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-    socket.on("close", () => sockets.delete(socket));
-  });
-  return server;
-}
 
 /** Starts listening (TCP on 127.0.0.1:0, or a Unix path) and resolves with the port (0 for Unix). */
 async function start(server: Server, path?: string): Promise<number> {

@@ -285,16 +285,20 @@ for (const [name, transport] of transports) {
       await until(() => open.size === 0, 5000, "the aborted socket to close");
     });
 
-    test("2000 TCP connects aborted at 0-1 ms: every socket the server accepted gets closed", async () => {
+    test("2000 TCP connects or more, aborted at 0-2 ms: every socket the server accepted gets closed", async () => {
       // Deno's own connect used to throw away a socket connected just as
       // its signal fired (throwIfAborted after success): the server kept it.
+      // Rounds go on past 40 (to 200 at most) until some connect reached the
+      // server and some was aborted: on a slow runtime (Node 20 under tsx)
+      // most connects are aborted before the server accepts them.
       const { port, open, accepted } = await silentServer();
       const outcomes = { connected: 0, aborted: 0 };
-      for (let round = 0; round < 40; round++) {
+      let round = 0;
+      for (; round < 200 && (round < 40 || accepted() === 0 || outcomes.aborted === 0); round++) {
         await within(
           Promise.all(Array.from({ length: 50 }, async (_, i) => {
             const controller = new AbortController();
-            setTimeout(() => controller.abort(), i % 2);
+            setTimeout(() => controller.abort(), i % 3);
             try {
               const conn = await transport.connect({
                 hostname: "127.0.0.1",
@@ -305,7 +309,7 @@ for (const [name, transport] of transports) {
               conn.destroy();
             } catch (error) {
               assert.ok(error instanceof ConnectError, `a ConnectError, got ${error}`);
-              assert.equal(error.code, "SLUICE_ERR_CONNECT_ABORTED");
+              assert.equal(error.code, "SLUICE_ERR_CONNECT_ABORTED", error.message);
               outcomes.aborted++;
             }
           })),
@@ -313,9 +317,10 @@ for (const [name, transport] of transports) {
           `round ${round}`,
         );
       }
-      assert.equal(outcomes.connected + outcomes.aborted, 2000);
-      assert.ok(outcomes.aborted > 0, "no connect was aborted: the test did not bite");
-      assert.ok(accepted() > 0, "no connect reached the server");
+      const summary = `${round} rounds: ${JSON.stringify(outcomes)}, ${accepted()} accepted`;
+      assert.equal(outcomes.connected + outcomes.aborted, round * 50, summary);
+      assert.ok(outcomes.aborted > 0, `no connect was aborted, the test did not bite (${summary})`);
+      assert.ok(accepted() > 0, `no connect reached the server (${summary})`);
       await until(
         () => open.size === 0,
         5000,

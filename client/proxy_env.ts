@@ -7,6 +7,7 @@
 
 import { BasicAuth } from "./auth.ts";
 import { InvalidUrlError } from "./errors.ts";
+import { inRange, type Ip, parseIp } from "../util/ip.ts";
 
 /** Environment variables, as `process.env` holds them. */
 export type ProxyEnv = Readonly<Record<string, string | undefined>>;
@@ -127,59 +128,19 @@ export function proxyFromEnv(url: string | URL, env: ProxyEnv = processEnv()): P
   return value === undefined ? null : parseProxyUrl(value);
 }
 
-function parseIPv4(text: string): number[] | null {
-  const parts = text.split(".");
-  if (parts.length !== 4) return null;
-  const out: number[] = [];
-  for (const p of parts) {
-    if (!/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > 255) return null;
-    out.push(Number(p));
-  }
-  return out;
+/** An IP literal (no brackets) as groups with its family, or `null` for a name. */
+function parseIP(text: string): { ip: Ip; v6: boolean } | null {
+  const ip = parseIp(text);
+  return ip === null ? null : { ip, v6: text.includes(":") };
 }
 
-/** 16 bytes of an IPv6 address (embedded IPv4 allowed, no zone), or null. */
-function parseIPv6(text: string): number[] | null {
-  if (!/^[0-9a-f:.]+$/i.test(text)) return null;
-  let head = text;
-  if (text.includes(".")) {
-    const lastColon = text.lastIndexOf(":");
-    const v4 = parseIPv4(text.slice(lastColon + 1));
-    if (v4 === null) return null;
-    const hex = (a: number, b: number): string => ((a << 8) | b).toString(16);
-    head = `${text.slice(0, lastColon + 1)}${hex(v4[0], v4[1])}:${hex(v4[2], v4[3])}`;
-  }
-  const halves = head.split("::");
-  if (halves.length > 2) return null;
-  const groups = (s: string): number[] | null => {
-    if (s === "") return [];
-    const out: number[] = [];
-    for (const g of s.split(":")) {
-      if (!/^[0-9a-f]{1,4}$/i.test(g)) return null;
-      const n = parseInt(g, 16);
-      out.push(n >> 8, n & 0xff);
-    }
-    return out;
-  };
-  const left = groups(halves[0]);
-  const right = halves.length === 2 ? groups(halves[1]) : [];
-  if (left === null || right === null) return null;
-  const known = left.length + right.length;
-  if (halves.length === 1 ? known !== 16 : known > 14) return null;
-  return [...left, ...new Array<number>(16 - known).fill(0), ...right];
-}
-
-function parseIP(text: string): number[] | null {
-  return parseIPv4(text) ?? (text.includes(":") ? parseIPv6(text) : null);
-}
-
-function inCidr(ip: number[], base: number[], bits: number): boolean {
-  if (ip.length !== base.length) return false;
-  for (let i = 0; i < ip.length && bits > 0; i++, bits -= 8) {
-    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if ((ip[i] & mask) !== (base[i] & mask)) return false;
-  }
-  return true;
+/** Whether `host` is in `base`/`bits` (`bits` counted in `base`'s family), families alike. */
+function inCidr(
+  host: { ip: Ip; v6: boolean },
+  base: { ip: Ip; v6: boolean },
+  bits: number,
+): boolean {
+  return host.v6 === base.v6 && inRange(host.ip, base.ip, base.v6 ? bits : bits + 96);
 }
 
 function defaultPort(protocol: string): string {
@@ -238,12 +199,12 @@ export function matchesNoProxy(url: URL, noProxy: string): boolean {
       const base = parseIP(entry.slice(0, slash));
       const bits = entry.slice(slash + 1);
       if (hostIp === null || base === null || !/^\d{1,3}$/.test(bits)) continue;
-      if (Number(bits) <= base.length * 8 && inCidr(hostIp, base, Number(bits))) return true;
+      if (Number(bits) <= (base.v6 ? 128 : 32) && inCidr(hostIp, base, Number(bits))) return true;
       continue;
     }
     const entryIp = parseIP(entry);
     if (entryIp !== null) {
-      if (hostIp !== null && inCidr(hostIp, entryIp, entryIp.length * 8)) return true;
+      if (hostIp !== null && inCidr(hostIp, entryIp, entryIp.v6 ? 128 : 32)) return true;
       continue;
     }
     const domain = entry.replace(/^\*?\.+/, "").replace(/\.$/, "");

@@ -157,6 +157,11 @@ describe("matchesNoProxy()", () => {
     ["http://[::ffff:10.1.2.3]/", "::ffff:10.0.0.0/104", true],
     ["http://10.1.2.3/", "::ffff:10.0.0.0/104", false],
     ["http://[::1]/", "127.0.0.1", false],
+    ["http://10.1.2.3/", "0.0.0.0/0", true],
+    ["http://[::1]/", "::/0", true],
+    ["http://10.1.2.3/", "::/0", false],
+    ["http://10.1.2.3/", "10.1.2.3/33", false],
+    ["http://10.1.2.3/", "010.1.2.3", false],
     ["http://a.test/", ",,,", false],
   ];
   for (const [url, noProxy, want] of cases) {

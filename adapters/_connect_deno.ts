@@ -16,7 +16,7 @@
  * @module
  */
 
-import { DenoConn } from "./_deno_transport.ts";
+import { DenoConn } from "./_deno_conn.ts";
 import { caList, type DialProgress, nodeDial, serverNameOf } from "./_connect_node.ts";
 import type { Conn } from "./transport.ts";
 import type { ConnectOptions } from "./connect.ts";

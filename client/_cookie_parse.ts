@@ -46,10 +46,14 @@ const INVALID_NAME = /[\x00-\x20\x7f",;=\\]/;
 const MAX_AGE = /^-?\d+$/;
 const encoder = new TextEncoder();
 
+/**
+ * The length of `text` on the wire. Field values are byte strings (one code
+ * unit per byte, as the parser and `Headers` give them); code units past
+ * U+00FF, which only a caller can pass, count as their UTF-8 bytes.
+ */
 function byteLength(text: string): number {
-  // ASCII fast path: one byte per code unit.
   // deno-lint-ignore no-control-regex
-  return /^[\x00-\x7f]*$/.test(text) ? text.length : encoder.encode(text).length;
+  return /^[\x00-\xff]*$/.test(text) ? text.length : encoder.encode(text).length;
 }
 
 function trimWsp(text: string): string {

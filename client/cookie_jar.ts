@@ -50,8 +50,13 @@ function originOf(url: URL): { host: string; secure: boolean } | null {
   return { host, secure: scheme === "https:" || scheme === "wss:" || isLoopbackHost(host) };
 }
 
-function keyOf(name: string, domain: string, path: string): string {
-  return `${name}\0${domain}\0${path}`;
+/**
+ * A cookie's identity (RFC 6265bis §5.7): name, domain, path and the
+ * host-only flag, so that a `Domain=` cookie from a sibling host cannot
+ * replace or delete a host-only one of the same name.
+ */
+function keyOf(name: string, domain: string, path: string, hostOnly: boolean): string {
+  return `${name}\0${hostOnly ? "=" : "."}${domain}\0${path}`;
 }
 
 /**
@@ -64,11 +69,13 @@ function keyOf(name: string, domain: string, path: string): string {
  *   origins only (`https`, `wss`, loopback), and an insecure origin cannot
  *   shadow a secure cookie; `SameSite=None` and `Partitioned` need `Secure`;
  *   `__Secure-` needs `Secure`, `__Host-` also host-only and `Path=/`. A
- *   cookie of the same name, domain and path is replaced, keeping its
- *   creation time; an expiry in the past deletes it.
+ *   cookie of the same name, domain, path and host-only flag is replaced,
+ *   keeping its creation time (so a sibling host's `Domain` cookie never
+ *   replaces a host-only one); an expiry in the past deletes it.
  * - IP-address hosts are refused for both storing and sending unless
  *   `unsafe: true`; even then a `Domain` other than the IP itself is refused.
- * - Limits: name + value ≤ 4096 bytes, attribute values ≤ 1024 bytes
+ * - Limits: name + value ≤ 4096 bytes, attribute values ≤ 1024 bytes (as
+ *   sent: field values are byte strings, one code unit per byte)
  *   (longer ones ignored), at most 50 cookies per domain and 3000 in all;
  *   past those the least recently used cookies are evicted.
  *
@@ -153,7 +160,7 @@ export class CookieJar implements AbstractCookieJar {
       lowerName.startsWith("__host-") && !(secure && hostOnly && parsed.path === "/")
     ) return;
     if (!secure && !origin.secure && this.#shadowsSecure(parsed.name, domain, path)) return;
-    const key = keyOf(parsed.name, domain, path);
+    const key = keyOf(parsed.name, domain, path, hostOnly);
     const old = this.#entries.get(key);
     if (expires !== null && expires <= now) {
       this.#entries.delete(key);
@@ -261,7 +268,8 @@ export class CookieJar implements AbstractCookieJar {
     const pairs: string[] = [];
     for (const entry of found) {
       pairs.push(`${entry.cookie.name}=${entry.cookie.value}`);
-      const key = keyOf(entry.cookie.name, entry.cookie.domain, entry.cookie.path);
+      const { cookie } = entry;
+      const key = keyOf(cookie.name, cookie.domain, cookie.path, cookie.hostOnly);
       this.#entries.delete(key);
       this.#entries.set(key, {
         ...entry,
@@ -338,7 +346,7 @@ export class CookieJar implements AbstractCookieJar {
     this.#entries.clear();
     for (const cookie of loaded.sort((a, b) => a.lastAccess - b.lastAccess)) {
       if (cookie.expires !== null && cookie.expires <= now) continue;
-      const key = keyOf(cookie.name, cookie.domain, cookie.path);
+      const key = keyOf(cookie.name, cookie.domain, cookie.path, cookie.hostOnly);
       this.#entries.set(key, { cookie: Object.freeze(cookie), seq: this.#seq++ });
     }
     this.#evict(now);

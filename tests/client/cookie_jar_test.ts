@@ -76,7 +76,12 @@ describe("parseSetCookie()", () => {
     [`a=b; Path=/${"x".repeat(1024)}`, {}],
     [`a=${"x".repeat(4095)}`, { value: "x".repeat(4095) }],
     [`a=${"x".repeat(4096)}`, null],
-    [`a=${"é".repeat(2048)}`, null],
+    // Byte strings from the wire: one code unit per byte (here é sent as UTF-8).
+    [`a=${"\xc3\xa9".repeat(2047)}x`, { value: `${"\xc3\xa9".repeat(2047)}x` }],
+    [`a=${"\xc3\xa9".repeat(2047)}xx`, null],
+    // Past U+00FF (only a caller passes such): their UTF-8 bytes count.
+    [`a=${"€".repeat(1365)}`, { value: "€".repeat(1365) }],
+    [`a=${"€".repeat(1366)}`, null],
   ];
   for (const [field, expected] of cases) {
     test(`parseSetCookie() on ${JSON.stringify(field.slice(0, 60))}`, () => {
@@ -242,6 +247,21 @@ describe("CookieJar.update()", () => {
     assert.equal(b.name, "b");
     assert.equal(jar.header("https://example.com/"), "a=2; b=1");
     assert.equal(jar.size, 3);
+  });
+
+  test("CookieJar.update() keeps a host-only and a Domain cookie of one name apart (RFC 6265bis §5.7)", () => {
+    const { jar } = fakeJar();
+    jar.update(["sid=parent"], "https://example.com/");
+    // A sibling host can set and delete its Domain cookie, never the host-only one.
+    jar.update(["sid=evil; Domain=example.com"], "https://evil.example.com/");
+    assert.equal(jar.header("https://example.com/"), "sid=parent; sid=evil");
+    assert.equal(jar.header("https://www.example.com/"), "sid=evil");
+    jar.update(["sid=; Domain=example.com; Max-Age=0"], "https://evil.example.com/");
+    assert.equal(jar.header("https://example.com/"), "sid=parent");
+    // The host itself replaces each of its two cookies separately.
+    jar.update(["sid=dom; Domain=example.com", "sid=host"], "https://example.com/");
+    assert.equal(jar.header("https://example.com/"), "sid=host; sid=dom");
+    assert.equal(jar.size, 2);
   });
 
   test("CookieJar.update() lets an insecure origin not shadow a secure cookie", () => {

@@ -32,6 +32,8 @@ const EMPTY = new Uint8Array(0);
 
 /** Statuses whose `Response` must have a null body. */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+/** The statuses Fetch calls redirects. */
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 
 /**
  * Runs `fetch(input, init)` through a session.
@@ -80,12 +82,13 @@ export async function sessionFetch(
     if (signal?.aborted && error === signal.reason) throw error;
     throw new TypeError("fetch failed", { cause: error });
   }
-  if (
-    redirect === "error" && res.status >= 300 && res.status < 400 && res.headers.has("location")
-  ) {
+  // Fetch: a redirect status is a network error, whatever its Location says.
+  if (redirect === "error" && REDIRECT_STATUS.has(res.status)) {
     await res.release();
     throw new TypeError(
-      `fetch failed: redirect to ${res.headers.get("location")} with redirect: "error"`,
+      `fetch failed: ${res.status} redirect (to ${
+        res.headers.get("location") ?? "nowhere"
+      }) with redirect: "error"`,
     );
   }
   let out: Response;

@@ -124,7 +124,7 @@ async function redirect(
   }
   let next;
   try {
-    next = redirectRequest(req, res.status, location).next;
+    next = redirectRequest(req, res.status, location, hops.ctx.proxyFor).next;
   } catch (error) {
     await res.release();
     throw error;

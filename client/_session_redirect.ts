@@ -7,6 +7,7 @@
 
 import { ClientError, InvalidUrlError } from "./errors.ts";
 import { ClientRequest } from "./middleware.ts";
+import type { ProxyInfo } from "./proxy_env.ts";
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
@@ -21,8 +22,31 @@ const BODY_FIELDS = [
   "expect",
 ];
 
-/** Fields that carry the old origin's credentials: dropped across origins. */
-const CREDENTIAL_FIELDS = ["authorization", "cookie", "proxy-authorization"];
+/**
+ * Fields meant for the old origin: its credentials, and a `Host` the caller
+ * set (the new one is the new URL's); dropped across origins.
+ */
+const ORIGIN_FIELDS = ["authorization", "cookie", "proxy-authorization", "host"];
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * A `Location` value as text. Field values are byte strings (one code unit
+ * per byte), and servers send non-ASCII locations as raw UTF-8: those bytes
+ * are read as UTF-8 (browsers, undici and aiohttp do), anything else stays
+ * as it came.
+ */
+function locationText(value: string): string {
+  // deno-lint-ignore no-control-regex
+  if (/^[\x00-\x7f]*$/.test(value) || /[^\x00-\xff]/.test(value)) return value;
+  const bytes = new Uint8Array(value.length);
+  for (let i = 0; i < value.length; i++) bytes[i] = value.charCodeAt(i);
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return value;
+  }
+}
 
 /**
  * The `Location` of a response the client follows, or `null` when it is
@@ -52,12 +76,16 @@ export function sameOrigin(a: URL, b: URL): boolean {
  * The request of the next hop. 303 becomes GET (HEAD stays HEAD); 301 and
  * 302 turn POST into GET (what browsers do); 307 and 308 keep the method
  * and the body, which must be replayable. Credentials (`Authorization`,
- * `Cookie`, `Proxy-Authorization`) are dropped when the origin changes;
- * the jar's cookies are added again for the new URL by the session.
+ * `Cookie`, `Proxy-Authorization`) and a `Host` the caller set are dropped
+ * when the origin changes; the jar's cookies are added again for the new URL
+ * by the session. The proxy is the request's, or `proxyFor(url)` when the
+ * session chooses it per URL (`trustEnv`: `NO_PROXY` and the scheme's
+ * variable apply to each hop).
  *
  * @param req The request that was redirected.
  * @param status The redirect status.
- * @param location The `Location` value.
+ * @param location The `Location` value (a byte string; raw UTF-8 is decoded).
+ * @param proxyFor Chooses the proxy of the next hop's URL, or `null` to keep the request's.
  * @returns The next request and whether the origin changed.
  * @throws {InvalidUrlError} for a `Location` that does not parse or is not http(s).
  * @throws {ClientError} (`SLUICE_ERR_CLIENT_REDIRECT_BODY`) for 307/308 with a stream body already sent.
@@ -66,10 +94,11 @@ export function redirectRequest(
   req: ClientRequest,
   status: number,
   location: string,
+  proxyFor: ((url: URL) => ProxyInfo | null) | null = null,
 ): { next: ClientRequest; crossOrigin: boolean } {
   let url: URL;
   try {
-    url = new URL(location, req.url);
+    url = new URL(locationText(location), req.url);
   } catch (cause) {
     throw new InvalidUrlError(
       location,
@@ -106,7 +135,7 @@ export function redirectRequest(
   }
   const crossOrigin = !sameOrigin(req.url, url);
   if (crossOrigin) {
-    for (const name of CREDENTIAL_FIELDS) headers.delete(name);
+    for (const name of ORIGIN_FIELDS) headers.delete(name);
   } else headers.delete("cookie"); // the session adds the jar's cookies for each hop
   const next = new ClientRequest({
     method,
@@ -116,7 +145,7 @@ export function redirectRequest(
     timeout: req.timeout,
     signal: req.abortSource,
     expect100: req.expect100,
-    proxy: req.proxy,
+    proxy: proxyFor === null ? req.proxy : proxyFor(url),
   });
   return { next, crossOrigin };
 }

@@ -11,6 +11,7 @@ import type { RequestTrace } from "./_trace_run.ts";
 import type { Connector, PoolResponse } from "./pool.ts";
 import type { PoolObserver } from "./_pool_types.ts";
 import type { ClientRequest } from "./middleware.ts";
+import type { ProxyInfo } from "./proxy_env.ts";
 import { ClientResponse, sessionState } from "./response.ts";
 import { ExchangeResponse } from "./_connection_response.ts";
 import type { PhaseTimer } from "./timeouts.ts";
@@ -43,6 +44,8 @@ export interface SendContext {
   decompress: { maxSize?: number; maxRatio?: number } | null;
   onUploadProgress: ((progress: Progress) => void) | undefined;
   onDownloadProgress: ((progress: Progress) => void) | undefined;
+  /** Chooses each redirect hop's proxy from its URL (`trustEnv`), or `null` to keep the first hop's. */
+  proxyFor: ((url: URL) => ProxyInfo | null) | null;
 }
 
 /** Whether a hop's body is done, and whether it is the request's final response. */

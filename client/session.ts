@@ -393,16 +393,9 @@ export class ClientSession {
     if (auth !== null && req.getField("authorization") === null) {
       req.setField("authorization", auth.encode());
     }
-    let proxy = options.proxy !== undefined
-      ? proxyInfo(options.proxy, options.proxyAuth)
-      : this.#proxy;
-    if (options.proxy === undefined && proxy === null && this.#trustEnv) {
-      proxy = proxyFromEnv(url);
-    }
-    if (proxy !== null && options.proxyAuth !== undefined && options.proxy === undefined) {
-      proxy = { url: proxy.url, auth: options.proxyAuth };
-    }
-    req.proxy = proxy;
+    if (options.proxy !== undefined) req.proxy = proxyInfo(options.proxy, options.proxyAuth);
+    else if (this.#proxy !== null) req.proxy = withProxyAuth(this.#proxy, options.proxyAuth);
+    else if (this.#trustEnv) req.proxy = withProxyAuth(proxyFromEnv(url), options.proxyAuth);
     return req;
   }
 
@@ -422,6 +415,10 @@ export class ClientSession {
         : null,
       onUploadProgress: options.onUploadProgress,
       onDownloadProgress: options.onDownloadProgress,
+      // The environment's proxy is chosen per URL, so again for each redirect hop.
+      proxyFor: options.proxy === undefined && this.#proxy === null && this.#trustEnv
+        ? (url) => withProxyAuth(proxyFromEnv(url), options.proxyAuth)
+        : null,
     };
   }
 
@@ -433,6 +430,14 @@ export class ClientSession {
   ): Promise<ClientResponse> {
     return followHops(first, options, ctx, this.#hopDefaults);
   }
+}
+
+/** `proxy` with the request's `proxyAuth` instead of its own credentials, when given. */
+function withProxyAuth(
+  proxy: ProxyInfo | null,
+  auth: BasicAuth | null | undefined,
+): ProxyInfo | null {
+  return proxy === null || auth === undefined ? proxy : { url: proxy.url, auth };
 }
 
 /**

@@ -38,6 +38,18 @@ async function handler(req: IncomingMessage, res: ServerResponse): Promise<void>
     res.end();
     return;
   }
+  if (path === "/choices" || path === "/nowhere") {
+    // A 300 with a Location is no redirect to Fetch; a 302 without one is.
+    const status = path === "/choices" ? 300 : 302;
+    res.writeHead(
+      status,
+      path === "/choices" ? { location: "/final", "content-length": "2" } : {
+        "content-length": "2",
+      },
+    );
+    res.end("ok");
+    return;
+  }
   if (path === "/hang") return;
   if (path === "/big") {
     res.writeHead(200, { "content-length": String(64 * 1024) });
@@ -217,6 +229,13 @@ describe("session.fetch", () => {
       within(s.fetch(`${base}/moved`, { redirect: "error" }), 5000, "e"),
       TypeError,
     );
+    await assert.rejects(
+      within(s.fetch(`${base}/nowhere`, { redirect: "error" }), 5000, "e"),
+      /302 redirect \(to nowhere\)/,
+    );
+    const choices = await within(s.fetch(`${base}/choices`, { redirect: "error" }), 5000, "300");
+    assert.equal(choices.status, 300);
+    assert.equal(await choices.text(), "ok");
     assert.equal(s.connector.stats().inUse, 0);
   });
 

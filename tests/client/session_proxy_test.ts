@@ -91,9 +91,12 @@ async function startOrigins(): Promise<{ http: number; https: number; seen: stri
   const seen: string[] = [];
   const handler = (
     req: { url?: string; headers: Record<string, unknown> },
-    res: { end(body: string): void },
+    res: { end(body: string): void; writeHead(status: number, fields: object): void },
   ) => {
     seen.push(`${req.url} proxy-auth=${String(req.headers["proxy-authorization"] ?? "")}`);
+    // `/redirect?<url>`: a 302 to that URL.
+    const to = /\/redirect\?(.*)$/.exec(req.url ?? "")?.[1];
+    if (to !== undefined) res.writeHead(302, { location: decodeURIComponent(to) });
     res.end(`origin saw ${req.url}`);
   };
   const http = track(createHttpServer(handler) as unknown as Server);
@@ -185,6 +188,41 @@ describe("ClientSession through a proxy", () => {
       "/direct",
       "/optout",
     ]);
+  });
+
+  test("trustEnv chooses the proxy for each redirect hop (NO_PROXY both ways)", async () => {
+    const { port, log } = await startProxy(null);
+    const origin = await startOrigins();
+    const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process!
+      .env;
+    const saved = { HTTP_PROXY: env.HTTP_PROXY, NO_PROXY: env.NO_PROXY, no_proxy: env.no_proxy };
+    env.HTTP_PROXY = `http://127.0.0.1:${port}`;
+    env.NO_PROXY = "localhost";
+    delete env.no_proxy;
+    const proxied = `http://127.0.0.1:${origin.http}`;
+    const direct = `http://localhost:${origin.http}`;
+    const bodies: string[] = [];
+    try {
+      const s = session({ trustEnv: true });
+      for (const [from, to] of [[proxied, direct], [direct, proxied]]) {
+        const res = await s.get(`${from}/redirect?${encodeURIComponent(`${to}/landed`)}`);
+        bodies.push(await res.text());
+      }
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete env[name];
+        else env[name] = value;
+      }
+    }
+    assert.deepEqual(bodies, [
+      "origin saw /landed",
+      `origin saw ${proxied}/landed`, // absolute form: it came through the proxy
+    ]);
+    // The proxy logs the first request of each connection (then it pipes).
+    assert.equal(
+      log.lines[0],
+      `GET ${proxied}/redirect?${encodeURIComponent(`${direct}/landed`)} HTTP/1.1`,
+    );
   });
 });
 

@@ -43,7 +43,8 @@ async function server(host: string): Promise<{ url: string; log: Seen[] }> {
         headers["set-cookie"] = String(req.headers["x-set"]);
       }
       res.writeHead(Number(match[1]), headers);
-      res.end("moved");
+      // Bytes: with a string body node:http writes the head as UTF-8, not a byte per code unit.
+      res.end(Buffer.from("moved"));
       return;
     }
     if (url.pathname === "/loop") {
@@ -139,13 +140,13 @@ describe("ClientSession redirects", () => {
     assert.equal(s.connector.stats().inUse, 0);
   });
 
-  test("cross-origin drops Authorization and Cookie; cookies set on a hop apply next", async () => {
+  test("cross-origin drops Authorization, Cookie and a Host set by the caller; cookies set on a hop apply next", async () => {
     const s = session({ auth: new BasicAuth("u", "p") });
     b.log.length = 0;
     a.log.length = 0;
     const res = await within(
       s.get(to(302, `${a.url}/to/302?${encodeURIComponent(`${b.url}/end`)}`), {
-        headers: { cookie: "mine=1", "x-set": "hop=1; Path=/" },
+        headers: { cookie: "mine=1", "x-set": "hop=1; Path=/", host: "app.example" },
         cookies: { extra: "2" },
       }),
       5000,
@@ -158,6 +159,22 @@ describe("ClientSession redirects", () => {
     assert.equal(a.log[1].headers.cookie, "mine=1; extra=2; hop=1");
     assert.equal(b.log[0].headers.authorization, undefined);
     assert.equal(b.log[0].headers.cookie, undefined);
+    // The caller's Host goes to its origin only; the new origin gets its own.
+    assert.deepEqual(a.log.map((seen) => seen.headers.host), ["app.example", "app.example"]);
+    assert.equal(b.log[0].headers.host, new URL(b.url).host);
+    assert.equal(s.connector.stats().inUse, 0);
+  });
+
+  test("a Location of raw UTF-8 bytes is read as UTF-8; other bytes stay as they came", async () => {
+    const s = session();
+    a.log.length = 0;
+    // node:http writes each code unit below U+0100 as one byte: these are UTF-8 é and ü.
+    const utf8 = await within(s.get(to(302, "/caf\xc3\xa9?q=\xc3\xbc")), 5000, "utf8");
+    assert.equal(await utf8.text(), "GET /caf%C3%A9?q=%C3%BC");
+    // A lone 0xE9 is no UTF-8: it stays the Latin-1 é, which the URL then encodes.
+    const latin1 = await within(s.get(to(302, "/caf\xe9")), 5000, "latin1");
+    assert.equal(await latin1.text(), "GET /caf%C3%A9");
+    assert.equal(a.log[1].url, "/caf%C3%A9?q=%C3%BC");
     assert.equal(s.connector.stats().inUse, 0);
   });
 

@@ -81,7 +81,10 @@ export class ClientSession {
    */
   constructor(options: ClientSessionOptions = {}) {
     if (options.baseUrl !== undefined) {
-      this.#baseUrl = buildUrl(options.baseUrl, undefined, undefined).url;
+      buildUrl(options.baseUrl, undefined, undefined); // throws for a bad one
+      // Credentials stay: a relative URL inherits them (as new URL(input, base) does),
+      // and buildUrl() turns them into Basic auth per request.
+      this.#baseUrl = new URL(options.baseUrl);
     }
     const decompress = options.autoDecompress ?? true;
     this.#decompress = decompress === false ? null : decompress === true ? {} : { ...decompress };

@@ -7,9 +7,11 @@
 
 import { DigestAuth, type DigestAuthOptions } from "../auth.ts";
 import type { ClientMiddleware, ClientRequest } from "../middleware.ts";
+import { urlParts } from "../_pool_connect.ts";
 
 async function authorization(digest: DigestAuth, req: ClientRequest): Promise<string | null> {
-  const target = req.url.pathname + req.url.search;
+  // The request-target as sent (RFC 7616 §3.4): `search` would drop a bare "?".
+  const target = urlParts(req.url).path;
   if (digest.qop !== "auth-int") return digest.authorize(req.method, target);
   const body = req.body;
   if (body instanceof ReadableStream) return null; // auth-int needs the bytes of a stream: skip

@@ -435,6 +435,15 @@ describe("digest auth middleware", () => {
     });
   }
 
+  test("the digest uri is the request-target as sent, a bare ? included", async () => {
+    const server = await digestServer("MD5");
+    const mw = digestAuth("Mufasa", "Circle of Life");
+    const res = await mw(get(`${server.url}/dir/index.html?`), sender());
+    assert.equal(res.status, 200, "the server found uri and request-target equal");
+    await res.release();
+    assert.match(server.auths[1]!, /uri="\/dir\/index.html\?"/);
+  });
+
   test("a stale nonce is refreshed with one more request", async () => {
     const server = await digestServer("SHA-256");
     const send = sender();

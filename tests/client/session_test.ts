@@ -187,6 +187,16 @@ describe("ClientSession requests", () => {
     assert.equal((await echo(s.get("/root"))).url, "/root");
   });
 
+  test("baseUrl credentials go with the URLs that resolve against its authority", async () => {
+    const s = session({ baseUrl: `http://ann:s%20cret@${new URL(base).host}/api/` });
+    const relative = await echo(s.get("items"));
+    assert.equal(relative.url, "/api/items");
+    assert.equal(relative.headers.authorization, `Basic ${btoa("ann:s cret")}`);
+    // An absolute URL names its own authority: the base's credentials are not for it.
+    const absolute = await echo(s.get(`${base}/other`));
+    assert.equal(absolute.headers.authorization, undefined);
+  });
+
   test("default fields, session fields, request fields win", async () => {
     const s = session({ headers: { "x-a": "session", "x-b": "session" } });
     const got = await echo(s.get(`${base}/h`, { headers: { "x-b": "request" } }));

@@ -301,7 +301,12 @@ export class ClientConnection {
     try {
       this.#parser.feed(chunk);
     } catch (error) {
-      this.#fail(ex, mapParseError(error, ex.head !== null, true, this.#peer));
+      if (!ex.done) this.#fail(ex, mapParseError(error, ex.head !== null, true, this.#peer));
+      else {
+        // The response ended in this chunk and what follows does not parse: never reuse.
+        this.#dead = true;
+        this.#conn.destroy();
+      }
       return;
     }
     if (this.#ex === null && !this.#dead && this.#parser.state !== "idle") {

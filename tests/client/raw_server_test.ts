@@ -241,6 +241,30 @@ describe("ClientSession against unsolicited, slow and early-closing peers", () =
     await until(() => s.connector.stats().open === 1, 5000, "the first connection to close");
   });
 
+  for (
+    const [name, junk] of [["a NUL", "\x00"], ["a bad line", "garbage\r\n\r\n"], [
+      "a bare LF",
+      "\n",
+    ]]
+  ) {
+    test(`${name} right after a complete response: not reused, the next POST goes on a new connection`, async () => {
+      const server = await raw((socket, _head, index, connection) => {
+        if (connection === 0 && index === 0) {
+          socket.write(`HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst${junk}`, "latin1");
+        } else {
+          const body = connection === 0 ? "stale" : "fresh";
+          socket.write(`HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n${body}`);
+        }
+      });
+      const s = session();
+      const first = await within(s.get(server.url), LIMIT, "first GET");
+      assert.equal(await within(first.text(), LIMIT, "first body"), "first");
+      const second = await within(s.post(server.url, { data: "pay" }), LIMIT, "POST");
+      assert.equal(await within(second.text(), LIMIT, "second body"), "fresh");
+      assert.equal(server.accepted, 2);
+    });
+  }
+
   test("a head sent byte by byte over 300 ms succeeds", async () => {
     const bytes = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 4\r\n\r\nslow";
     const server = await raw((socket) => {

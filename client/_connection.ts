@@ -139,6 +139,11 @@ export class ClientConnection {
     return this.#ex !== null;
   }
 
+  /** Whether the body in flight was given up ({@linkcode ClientConnection.release}): its rest is read and dropped. */
+  get draining(): boolean {
+    return this.#ex?.discarding === true;
+  }
+
   /**
    * Sends a request and resolves at the response head (1xx heads skipped).
    *

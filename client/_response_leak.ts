@@ -36,7 +36,8 @@ export interface LeakState {
 }
 
 /**
- * Whether the exchange of `state` is still waiting for its body to be read.
+ * Whether the exchange of `state` is still waiting for its body to be read
+ * (not when it is draining: the body was cancelled, failed or released).
  *
  * @example
  * ```ts ignore
@@ -46,7 +47,7 @@ export interface LeakState {
 export function pending(state: LeakState): boolean {
   const connection = state.connection;
   return connection !== null && connection.requests === state.requests && connection.busy &&
-    !connection.isClosed;
+    !connection.draining && !connection.isClosed;
 }
 
 function collected(state: LeakState): void {

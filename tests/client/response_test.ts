@@ -39,6 +39,22 @@ function server(): Promise<string> {
         return new Response("0123456789");
       case "/big":
         return new Response(new Uint8Array(BIG).fill(97));
+      case "/trickle": {
+        // One chunk now, the rest 300 ms later: a cancel leaves the connection draining.
+        let step = 0;
+        return new Response(
+          new ReadableStream<Uint8Array>({
+            async pull(controller) {
+              if (step++ === 0) controller.enqueue(new Uint8Array(100).fill(97));
+              else {
+                await sleep(300);
+                controller.enqueue(new Uint8Array(100).fill(98));
+                controller.close();
+              }
+            },
+          }),
+        );
+      }
       case "/missing":
         return new Response("no such thing", { status: 404, statusText: "Not Found" });
       case "/form":
@@ -278,6 +294,44 @@ describe("ClientResponse", () => {
       assert.ok(leak !== undefined, "a leak warning");
       assert.match(leak.message, new RegExp(`GET ${await server()}/big`));
       await until(() => connection!.isClosed, 5000, "leaked connection closed");
+    } finally {
+      proc.off?.("warning", listener);
+    }
+  });
+  test("a cancelled body, collected while its connection drains: no warning, the connection kept", async (t) => {
+    const gc = await findGc();
+    if (typeof gc === "string") {
+      t.skip(gc);
+      return;
+    }
+    const proc = (globalThis as { process?: WarningEmitter }).process;
+    if (proc?.on === undefined) {
+      t.skip("no process warning events on this runtime");
+      return;
+    }
+    const warnings: Array<{ message: string; code?: string }> = [];
+    const listener = (warning: { message: string; code?: string }): void => {
+      warnings.push(warning);
+    };
+    proc.on("warning", listener);
+    try {
+      const c = connector();
+      let connection: ClientConnection | null = null;
+      await (async () => {
+        const got = await get(c, "/trickle");
+        connection = got.connection;
+        const reader = got.res.body!.getReader();
+        assert.equal((await within(reader.read(), 5000, "first chunk")).value?.[0], 97);
+        await reader.cancel();
+      })();
+      assert.equal(connection!.draining, true, "the rest is still to come");
+      for (let i = 0; i < 10; i++) {
+        gc();
+        await sleep(10);
+      }
+      await until(() => connection!.reusable, 5000, "the rest drained");
+      assert.deepEqual(warnings.filter((w) => w.code === LEAK_WARNING_CODE), []);
+      assert.equal((await get(c, "/small")).reused, true);
     } finally {
       proc.off?.("warning", listener);
     }

@@ -90,6 +90,12 @@ export interface PipeHooks {
   onOutput?(size: number): Error | null;
   /** Turns a zlib error into the error the stream fails with. */
   mapError(err: Error): Error;
+  /**
+   * An input of no bytes at all gives an output of none (decoders: an empty
+   * body is no content, not a cut stream); else the zlib stream is run on it
+   * (encoders: an empty body still makes a valid stream).
+   */
+  emptyToEmpty?: boolean;
 }
 
 /** Flushes a gzip/deflate encoder without resetting its dictionary. */
@@ -180,6 +186,11 @@ export function pipeZlib(
     if (result.done) {
       const cut = hooks.onEnd?.() ?? null;
       if (cut !== null) return fail(hooks.mapError(cut));
+      if (zs === null && hooks.emptyToEmpty === true) {
+        closed = true;
+        ctrl.close();
+        return;
+      }
       zs ??= start(new Uint8Array(0));
       zs.end();
       await ended;
@@ -256,11 +267,12 @@ export function decodeChain(
 ): ReadableStream<Uint8Array> {
   const { maxSize, maxRatio } = options;
   let encoded = 0;
-  let decoded = 0;
   let stream = body;
   codings.forEach((coding, i) => {
     const first = i === 0;
-    const last = i === codings.length - 1;
+    // Every layer's output is capped, not the last one's alone: an inner
+    // layer may expand to gigabytes that the next one turns into nothing.
+    let decoded = 0;
     // Bun's and Deno's zstd decoders end quietly on a cut stream: its frames tell.
     const frames = coding === "zstd" ? new ZstdFrames() : null;
     stream = pipeZlib(options.input ? options.input(stream, coding) : stream, {
@@ -272,17 +284,16 @@ export function decodeChain(
         return null;
       },
       onEnd: () => frames?.truncated() ? new Error("unexpected end of file") : null,
-      onOutput: last
-        ? (size) => {
-          decoded += size;
-          if (decoded > maxSize) return options.tooLarge(`more than ${maxSize} bytes once decoded`);
-          if (decoded > RATIO_GRACE && decoded > encoded * maxRatio) {
-            return options.tooLarge(`it decodes to over ${maxRatio}× its size (a zip bomb?)`);
-          }
-          return null;
+      onOutput: (size) => {
+        decoded += size;
+        if (decoded > maxSize) return options.tooLarge(`more than ${maxSize} bytes once decoded`);
+        if (decoded > RATIO_GRACE && decoded > encoded * maxRatio) {
+          return options.tooLarge(`it decodes to over ${maxRatio}× its size (a zip bomb?)`);
         }
-        : undefined,
+        return null;
+      },
       mapError: (err) => options.corrupt(coding, err),
+      emptyToEmpty: true,
     });
   });
   return stream;

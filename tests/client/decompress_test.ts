@@ -132,6 +132,14 @@ describe("decodeBody: codings", () => {
     });
   }
 
+  test("an empty body decodes to an empty body, whatever the codings say", async () => {
+    const headers = [...new Set(CODINGS.map((c) => (c === "deflate-raw" ? "deflate" : c)))];
+    for (const header of [...headers, "gzip, br"]) {
+      const res = decodeBody(source(new Uint8Array(0), 1).stream, header);
+      assert.equal((await readBytes(res.body)).length, 0, header);
+    }
+  });
+
   test("stacked codings are undone last first; identity is skipped", async () => {
     const data = BIG.subarray(0, 300_000);
     const twice = encodeSync(encodeSync(data, "gzip"), "br");
@@ -213,6 +221,24 @@ describe("decodeBody: bad data and caps", () => {
     const res = decodeBody(src.stream, "gzip");
     await rejectsWithCode(readBytes(res.body), "SLUICE_ERR_CLIENT_PAYLOAD_TOO_LARGE");
     assert.ok(src.pulled() < 64 * 1024, `pulled ${src.pulled()} of ${bomb.length}`);
+    assert.notEqual(src.cancelled(), undefined);
+  });
+
+  test("stacked codings: an inner layer that expands is capped too (gzip, br)", async () => {
+    // A gzip member whose header carries an 8 MiB comment: gunzip eats it and outputs "hi",
+    // so only the br layer's output is big.
+    const hi = new Uint8Array(zlib.gzipSync(new TextEncoder().encode("hi")));
+    const comment = new Uint8Array(8 * 1024 * 1024 + 1).fill(97);
+    comment[comment.length - 1] = 0;
+    const member = new Uint8Array(10 + comment.length + hi.length - 10);
+    member.set(hi.subarray(0, 10));
+    member[3] = 0x10; // FLG.FCOMMENT
+    member.set(comment, 10);
+    member.set(hi.subarray(10), 10 + comment.length);
+    assert.equal(new TextDecoder().decode(zlib.gunzipSync(member)), "hi", "a valid member");
+    const src = source(encodeSync(member, "br"), 1024);
+    const res = decodeBody(src.stream, "gzip, br", { maxSize: 1024 * 1024, maxRatio: 10 });
+    await rejectsWithCode(readBytes(res.body), "SLUICE_ERR_CLIENT_PAYLOAD_TOO_LARGE");
     assert.notEqual(src.cancelled(), undefined);
   });
 

@@ -9,6 +9,7 @@ import type { ClientRequestOptions } from "./_session_types.ts";
 import type { RequestData } from "./_session_body.ts";
 import type { ClientResponse } from "./response.ts";
 import { joinOwned } from "../util/bytes.ts";
+import { TimeoutError } from "./errors.ts";
 
 /** What `sessionFetch` needs of a session. */
 interface Requester {
@@ -41,6 +42,8 @@ const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
  * @param session The session.
  * @param input A URL or a `Request`.
  * @param init The `RequestInit`.
+ * @param total The session's `total` timeout (ms, `Infinity` for none): it
+ *   covers reading a `Request`'s body ahead too.
  * @returns A real `Response` with `url` and `redirected` set.
  * @throws {TypeError} for network and protocol failures (`cause`: the client error).
  */
@@ -48,6 +51,7 @@ export async function sessionFetch(
   session: Requester,
   input: RequestInfo | URL,
   init: RequestInit = {},
+  total: number = Infinity,
 ): Promise<Response> {
   const request = input instanceof Request ? input : null;
   const url = request !== null ? request.url : input instanceof URL ? input : String(input);
@@ -56,12 +60,21 @@ export async function sessionFetch(
   const signal = init.signal ?? request?.signal ?? undefined;
   const redirect = init.redirect ?? request?.redirect ?? "follow";
   let data: RequestData | null = null;
+  let timeout: ClientRequestOptions["timeout"];
   if (init.body !== undefined && init.body !== null) data = init.body as RequestData;
   else if (request !== null && request.body !== null) {
     if (request.bodyUsed) {
       throw new TypeError("Failed to fetch: the Request's body was already used");
     }
-    data = await requestBodyData(request.body, signal);
+    const started = Date.now();
+    try {
+      data = await requestBodyData(request.body, signal, total);
+    } catch (error) {
+      if (error instanceof TimeoutError) throw new TypeError("fetch failed", { cause: error });
+      throw error;
+    }
+    // What is left of `total` for the request itself.
+    if (Number.isFinite(total)) timeout = { total: Math.max(1, total - (Date.now() - started)) };
   }
   if (data !== null && (method === "GET" || method === "HEAD")) {
     throw new TypeError(`Failed to fetch: a ${method} request cannot have a body`);
@@ -73,12 +86,12 @@ export async function sessionFetch(
       data,
       signal: signal ?? undefined,
       allowRedirects: redirect === "follow",
+      ...(timeout === undefined ? {} : { timeout }),
     });
   } catch (error) {
-    // A Request's body stream that was never sent: its source is released.
-    if (request !== null && data instanceof ReadableStream && !data.locked) {
-      data.cancel(error).catch(() => {});
-    }
+    // A body stream that was never sent (the request failed or was aborted first): its
+    // source is released, as fetch does.
+    if (data instanceof ReadableStream && !data.locked) data.cancel(error).catch(() => {});
     if (signal?.aborted && error === signal.reason) throw error;
     throw new TypeError("fetch failed", { cause: error });
   }
@@ -116,13 +129,23 @@ export async function sessionFetch(
 async function requestBodyData(
   body: ReadableStream<Uint8Array>,
   signal: AbortSignal | undefined,
+  total: number,
 ): Promise<RequestData> {
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
+  // The session's `total` runs from the call: a stalled body must not hang the fetch.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = Number.isFinite(total)
+    ? new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError("total", total)), total);
+    })
+    : null;
+  expired?.catch(() => {});
   try {
     while (size <= REPLAYABLE_REQUEST_BODY) {
-      const { done, value } = await readOrAbort(reader, signal);
+      const read = readOrAbort(reader, signal);
+      const { done, value } = await (expired === null ? read : Promise.race([read, expired]));
       if (done) return joinOwned(chunks);
       chunks.push(value);
       size += value.byteLength;
@@ -130,6 +153,8 @@ async function requestBodyData(
   } catch (error) {
     reader.cancel(error).catch(() => {});
     throw error;
+  } finally {
+    clearTimeout(timer);
   }
   return rest(chunks, reader);
 }

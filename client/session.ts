@@ -325,7 +325,7 @@ export class ClientSession {
   readonly fetch: (input: RequestInfo | URL, init?: RequestInit) => Promise<Response> = (
     input,
     init,
-  ) => sessionFetch(this, input, init);
+  ) => sessionFetch(this, input, init, this.#timeout.total);
 
   /**
    * Closes the session: the pool (when the session owns it) closes its idle

@@ -215,6 +215,57 @@ describe("session.fetch", () => {
     assert.equal(s.connector.stats().inUse, 0);
   });
 
+  test("a stalled Request body read ahead counts against the session's total", async () => {
+    const s = session({ timeout: { total: 300 } });
+    let cancelled: unknown = null;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array(10)); // then nothing more, ever
+      },
+      cancel(reason) {
+        cancelled = reason ?? "cancelled";
+      },
+    });
+    const req = new Request(
+      `${base}/count`,
+      { method: "POST", body, duplex: "half" } as RequestInit & { duplex: "half" },
+    );
+    await assert.rejects(within(s.fetch(req), 5000, "fetch"), (e: unknown) => {
+      assert.ok(e instanceof TypeError);
+      assert.equal((e.cause as { phase?: string }).phase, "total");
+      return true;
+    });
+    await until(() => cancelled !== null, 2000, "source cancelled");
+  });
+
+  test("a stream given as init.body is cancelled when the fetch is aborted before sending it", async () => {
+    // One connection, held by a request the server never answers: the fetch waits for it.
+    const s = session({ connector: { limit: 1 } });
+    const holder = new AbortController();
+    const held = s.get(`${base}/hang`, { signal: holder.signal }).catch(() => {});
+    try {
+      for (const when of ["before", "in the pool wait"]) {
+        let cancelled: unknown = null;
+        const body = new ReadableStream<Uint8Array>({
+          cancel(reason) {
+            cancelled = reason ?? "cancelled";
+          },
+        });
+        const reason = new Error(`abort ${when}`);
+        const controller = new AbortController();
+        if (when === "before") controller.abort(reason);
+        const init = { method: "POST", body, duplex: "half", signal: controller.signal };
+        const fetching = s.fetch(`${base}/count`, init as RequestInit & { duplex: "half" });
+        if (when !== "before") setTimeout(() => controller.abort(reason), 30);
+        await assert.rejects(within(fetching, 5000, "fetch"), (e: unknown) => e === reason);
+        await until(() => cancelled === reason, 2000, `source cancelled (${when})`);
+      }
+    } finally {
+      holder.abort();
+      await held;
+    }
+  });
+
   test("redirects: follow, manual, error", async () => {
     const s = session();
     const followed = await within(s.fetch(`${base}/moved`), 5000, "follow");

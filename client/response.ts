@@ -131,6 +131,8 @@ export class ClientResponse {
   #disturbed = false;
   #cookies: Map<string, string> | null = null;
   #released: Promise<void> | null = null;
+  /** The body is one branch of a `clone()`: giving it up leaves the other branches readable. */
+  #teed = false;
   #onDone: (() => void) | null;
   #session: object | undefined = undefined;
 
@@ -438,6 +440,7 @@ export class ClientResponse {
       this.#exposed = null;
       this.#reader = null;
       copy.#raw = theirs;
+      this.#teed = copy.#teed = true;
       copy.#leak = this.#leak;
       watch(copy, this.#leak);
     }
@@ -453,6 +456,14 @@ export class ClientResponse {
    */
   release(): Promise<void> {
     if (this.#released !== null) return this.#released;
+    if (this.#teed) {
+      // A copy of a cloned body: only this branch is given up. The connection's body is
+      // given up once every branch is (the tee cancels its source when all of them cancel).
+      this.#released = Promise.resolve();
+      if (this.#reader !== null) Promise.resolve(this.#reader.cancel()).catch(() => {});
+      else if (this.#raw !== null && !this.#raw.locked) this.#raw.cancel().catch(() => {});
+      return this.#released;
+    }
     const leak = this.#leak;
     const connection = leak.connection;
     const inFlight = pending(leak);

@@ -250,6 +250,26 @@ describe("ClientResponse", () => {
     assert.equal((await get(c, "/small")).reused, true);
   });
 
+  test("release() (or await using) of one copy of a clone leaves the other readable", async () => {
+    const c = connector();
+    for (const which of ["copy", "original"]) {
+      const { res } = await get(c, "/trickle");
+      const copy = res.clone();
+      const [gone, kept] = which === "copy" ? [copy, res] : [res, copy];
+      await gone.release();
+      const bytes = await within(
+        kept.bytes(),
+        5000,
+        `the ${which === "copy" ? "original" : "copy"}`,
+      );
+      assert.equal(bytes.length, 200);
+      assert.equal(bytes[199], 98);
+      await assert.rejects(gone.text(), /released/);
+    }
+    await idle(c);
+    assert.equal((await get(c, "/small")).reused, true);
+  });
+
   test("history is frozen and implies redirected", async () => {
     const c = connector();
     const first = (await get(c, "/small")).res;

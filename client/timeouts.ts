@@ -180,6 +180,11 @@ export interface AbortSource {
   removeEventListener(type: "abort", listener: () => void): void;
   /** A real `AbortSignal` that aborts with it (absent on an `AbortSignal` itself). */
   asSignal?(): AbortSignal;
+  /**
+   * Undoes an abort by a phase deadline other than `total`, so that the
+   * request can be tried again; see {@linkcode PhaseTimer.recover}.
+   */
+  recover?(reason: unknown): boolean;
 }
 
 /**
@@ -239,6 +244,10 @@ export class PhaseTimer implements AbortSource {
   #handles: Map<TimeoutPhase, unknown> | null = null;
   #outer: AbortSignal | undefined = undefined;
   #onOuterAbort: (() => void) | null = null;
+  /** The caller's signal, kept to link it again in `recover()`. */
+  #caller: AbortSignal | undefined = undefined;
+  /** When `total` passes (`Date.now()` time), `Infinity` without one. */
+  #totalDue = Infinity;
 
   /**
    * Starts the `total` deadline and links the caller's signal.
@@ -256,11 +265,18 @@ export class PhaseTimer implements AbortSource {
       return;
     }
     if (outer !== undefined) {
-      this.#outer = outer;
+      this.#caller = outer;
       this.#onOuterAbort = () => this.#abort(outer.reason);
-      outer.addEventListener("abort", this.#onOuterAbort, { once: true });
+      this.#link();
     }
+    if (timeouts.total !== Infinity) this.#totalDue = Date.now() + timeouts.total;
     this.start("total");
+  }
+
+  /** Listens to the caller's signal. */
+  #link(): void {
+    this.#outer = this.#caller;
+    this.#outer!.addEventListener("abort", this.#onOuterAbort!, { once: true });
   }
 
   /**
@@ -351,6 +367,12 @@ export class PhaseTimer implements AbortSource {
     this.end(phase);
     const ms = this.#timeouts[phase];
     if (this.#aborted || ms === Infinity) return;
+    this.#arm(phase, ms);
+  }
+
+  /** Arms `phase` to fire in `delay` ms with the TimeoutError of its configured timeout. */
+  #arm(phase: TimeoutPhase, delay: number): void {
+    const ms = this.#timeouts[phase];
     const fire = (): void => {
       if (phase === "total") this.#total = undefined;
       else this.#handles?.delete(phase);
@@ -358,12 +380,39 @@ export class PhaseTimer implements AbortSource {
     };
     const timers = this.#timers;
     const handle = timers !== null
-      ? timers.setTimeout(fire, ms)
-      : ms >= WHEEL_MIN
-      ? addDeadline(ms, fire)
-      : setTimeout(fire, ms);
+      ? timers.setTimeout(fire, delay)
+      : delay >= WHEEL_MIN
+      ? addDeadline(delay, fire)
+      : setTimeout(fire, delay);
     if (phase === "total") this.#total = handle;
     else (this.#handles ??= new Map()).set(phase, handle);
+  }
+
+  /**
+   * Lets the request go on after the deadline of a phase other than `total`
+   * passed, for another attempt (the `retry()` middleware retries a
+   * `connect` timeout so): the timer is no longer aborted, `signal` is a new
+   * one, the caller's signal is linked again and `total` runs on with what is
+   * left of it. Changes nothing, and returns `false`, unless `reason` is the
+   * {@linkcode TimeoutError} this timer aborted with, of a phase other than
+   * `total`, with time left and the caller's signal not aborted.
+   *
+   * @param reason The error the attempt failed with.
+   * @returns Whether the timer runs again.
+   */
+  recover(reason: unknown): boolean {
+    if (!this.#aborted || this.#reason !== reason || !(reason instanceof TimeoutError)) {
+      return false;
+    }
+    if (reason.phase === "total" || this.#caller?.aborted === true) return false;
+    const left = this.#totalDue - Date.now();
+    if (left <= 0) return false;
+    this.#aborted = false;
+    this.#reason = undefined;
+    this.#controller = null;
+    if (this.#caller !== undefined) this.#link();
+    if (left !== Infinity) this.#arm("total", left);
+    return true;
   }
 
   /**

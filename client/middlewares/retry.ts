@@ -77,7 +77,9 @@ export interface RetryOptions {
    * Whether an error is worth another attempt (`attempt` is the one that
    * failed, from 1). Default: {@linkcode ClientConnectionError} refused,
    * reset or closed, and a `connect` {@linkcode TimeoutError}. Whatever it
-   * answers, a `total` timeout and an aborted `req.signal` are never retried.
+   * answers, a `total` timeout and a `req.signal` aborted by the caller are
+   * never retried; a phase timeout (`connect`, `poolWait`, `headers`,
+   * `sockRead`) ends its attempt only, within what is left of `total`.
    */
   retryOnError?: (error: unknown, attempt: number) => boolean;
   /** The waits between attempts. */
@@ -233,11 +235,16 @@ export function retry(options: RetryOptions = {}): ClientMiddleware {
       try {
         response = await next(req);
       } catch (error) {
-        const fatal = req.signal?.aborted === true ||
+        // A phase deadline (connect, …) aborted the request's timer for this attempt only.
+        const source = req.abortSource;
+        const phaseTimeout = error instanceof TimeoutError && error.phase !== "total" &&
+          source?.aborted === true && source.reason === error;
+        const fatal = (source?.aborted === true && !phaseTimeout) ||
           (error instanceof TimeoutError && error.phase === "total");
         if (fatal || attempt >= attempts || !req.replayable || !retryOnError(error, attempt)) {
           throw error;
         }
+        if (phaseTimeout && source.recover?.(error) !== true) throw error;
         const delay = backoff(attempt);
         await onRetry?.({ attempt, delay, error, request: req });
         await sleep(delay, req.signal);

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { Connector } from "../../client/pool.ts";
 import { TimeoutError } from "../../client/errors.ts";
+import { retry } from "../../client/middlewares/mod.ts";
 import { tracked } from "./_tracked.ts";
 import { until, within } from "../adapters/_net.ts";
 
@@ -94,6 +95,69 @@ describe("ClientSession timeouts", () => {
     assert.equal(error.code, "SLUICE_ERR_CLIENT_TIMEOUT_CONNECT");
     assert.match(error.message, /connect timeout of 150 ms/);
     assert.deepEqual(lookups, ["never.test"]);
+    assert.equal(s.connector.stats().inUse, 0);
+  });
+
+  test("retry(): a connect timeout ends its attempt only; the next attempt may succeed", async () => {
+    const lookups: number[] = [];
+    const retried: unknown[] = [];
+    const s = session({
+      connector: {
+        // Slower than the connect timeout: the first attempt times out, the second (which
+        // joins the lookup in flight) connects.
+        resolver: () => {
+          lookups.push(Date.now());
+          return new Promise((resolve) =>
+            setTimeout(() => resolve([{ address: "127.0.0.1", family: 4 }]), 150)
+          );
+        },
+      },
+      middlewares: [retry({
+        attempts: 3,
+        backoff: { initial: 1, jitter: "none" },
+        onRetry: ({ error }) => void retried.push(error),
+      })],
+    });
+    const port = new URL(base).port;
+    const res = await within(
+      s.get(`http://named.test:${port}/`, { timeout: { connect: 100, total: 4000 } }),
+      5000,
+      "request",
+    );
+    assert.equal(await res.text(), "ok");
+    assert.equal(lookups.length, 1);
+    assert.deepEqual(retried.map((e) => (e as TimeoutError).phase), ["connect"]);
+    // Every attempt failing: the last connect timeout is the error.
+    const never = session({
+      connector: {
+        resolver: (_host, { signal }) =>
+          new Promise((_, reject) => {
+            signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
+          }),
+      },
+      middlewares: [retry({ attempts: 3, backoff: { initial: 1, jitter: "none" } })],
+    });
+    const started = Date.now();
+    const error = await failure(never.get("http://never.test/", { timeout: { connect: 100 } }));
+    assert.equal(error.phase, "connect");
+    assert.ok(Date.now() - started >= 250, "three attempts of 100 ms each");
+    assert.equal(never.connector.stats().inUse, 0);
+  });
+
+  test("retry(): total bounds all the attempts together", async () => {
+    const s = session({
+      connector: {
+        resolver: (_host, { signal }) =>
+          new Promise((_, reject) => {
+            signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
+          }),
+      },
+      middlewares: [retry({ attempts: 10, backoff: { initial: 1, jitter: "none" } })],
+    });
+    const error = await failure(
+      s.get("http://never.test/", { timeout: { connect: 100, total: 250 } }),
+    );
+    assert.equal(error.phase, "total");
     assert.equal(s.connector.stats().inUse, 0);
   });
 

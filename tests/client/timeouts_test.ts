@@ -214,6 +214,42 @@ describe("PhaseTimer", () => {
     assert.equal((t.signal.reason as TimeoutError).phase, "headers");
   });
 
+  test("PhaseTimer.recover() undoes a phase deadline only, total running on with what is left", () => {
+    const timers = fakeTimers();
+    const outer = new AbortController();
+    const t = new PhaseTimer(resolveTimeouts({ total: 60_000, connect: 10 }), {
+      timers,
+      signal: outer.signal,
+    });
+    const first = t.signal;
+    t.start("connect");
+    timers.fire(10);
+    const reason = t.reason as TimeoutError;
+    assert.equal(reason.phase, "connect");
+    assert.equal(first.aborted, true);
+    assert.equal(t.recover(new TimeoutError("connect", 10)), false, "another error: no");
+    assert.equal(t.recover(reason), true);
+    assert.equal(t.aborted, false);
+    assert.notEqual(t.signal, first, "a new signal");
+    assert.equal(t.signal.aborted, false);
+    // `total` is armed again (for what is left of 60 s), the caller's signal linked again.
+    const [armed] = [...timers.pending.values()];
+    assert.ok(armed.ms > 59_000 && armed.ms <= 60_000, `total re-armed for ${armed.ms} ms`);
+    const stop = new Error("stop");
+    outer.abort(stop);
+    assert.equal(t.reason, stop);
+    assert.equal(t.recover(stop), false, "the caller's abort stays");
+    assert.equal(timers.pending.size, 0);
+  });
+
+  test("PhaseTimer.recover() leaves a total timeout as it is", () => {
+    const timers = fakeTimers();
+    const t = new PhaseTimer(resolveTimeouts({ total: 20 }), { timers });
+    timers.fire(20);
+    assert.equal(t.recover(t.reason), false);
+    assert.equal(t.aborted, true);
+  });
+
   test("PhaseTimer with real timers: connect fires, total still cleared", async () => {
     const t = new PhaseTimer(resolveTimeouts({ total: 5_000, connect: 20 }));
     live.push(t);

@@ -24,12 +24,13 @@ import { addDeadline, cancelDeadline, WHEEL_MIN, type WheelEntry } from "./_time
  * - `headers` (default none): from the request being sent to the response head
  *   being received.
  * - `sockRead` (default none): the longest wait between two chunks of the
- *   response (also for the head).
+ *   response body (the wait for the head is `headers`).
  *
  * From aiohttp's `ClientTimeout`: `total` → `total`; `connect` (pool wait plus
  * connect) → `poolWait` and `connect`, split so a busy pool is not reported as
- * a slow server; `sock_connect` → `connect`; `sock_read` → `sockRead`.
- * `headers` has no aiohttp counterpart (its `ceil_threshold` has none here).
+ * a slow server; `sock_connect` → `connect`; `sock_read` (which also bounds
+ * the wait for the head) → `sockRead` and `headers`, set both.
+ * `ceil_threshold` has no counterpart here.
  *
  * @example
  * ```ts

@@ -224,8 +224,10 @@ export class ClientConnection {
       signal.addEventListener("abort", ex.onAbort, { once: true });
     }
     this.#setPaused(false);
+    const onHeadSent = request.onHeadSent;
     if (framing.expect) {
       this.#conn.writeLatin1(framing.head);
+      onHeadSent?.();
       const wait = typeof expect100 === "number" ? expect100 : CONTINUE_WAIT;
       holdBody(this.#host, ex, body!, framing.length, framing.chunked, wait);
     } else if (body instanceof Uint8Array && body.length <= SMALL_CHUNK) {
@@ -236,10 +238,12 @@ export class ClientConnection {
         out.set(body, framing.head.length);
         this.#conn.write(out);
       }
+      onHeadSent?.();
       ex.sendDone = true;
       sentBytes(this.#host, ex, body.length);
     } else {
       this.#conn.writeLatin1(framing.head);
+      onHeadSent?.();
       if (body === null) ex.sendDone = true;
       else sendBody(this.#host, ex, body, framing.length, framing.chunked);
     }

@@ -80,6 +80,8 @@ export interface ConnectionRequest {
    * with what it threw, as a failing body stream does.
    */
   onChunkSent?: (bytes: number, total: number) => void;
+  /** Called once the request head is handed to the socket, before any body write. */
+  onHeadSent?: () => void;
 }
 
 /**

@@ -96,6 +96,16 @@ export function sendHop(req: ClientRequest, ctx: SendContext): Promise<ClientRes
         });
       }
     };
+  // Reported as the head goes out (before any body chunk); a failing callback fails the
+  // request once its response head is in (`traced`).
+  const onHeadSent = trace === null || !trace.has("onRequestHeadersSent")
+    ? undefined
+    : () =>
+      trace.fire("onRequestHeadersSent", {
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+      });
   const sent = ctx.connector.request(req.url, {
     method: req.method,
     headers: req.fieldList(),
@@ -103,11 +113,12 @@ export function sendHop(req: ClientRequest, ctx: SendContext): Promise<ClientRes
     contentLength,
     expect100: req.expect100 === false ? undefined : req.expect100,
     onChunkSent,
+    onHeadSent,
   }, { signal: req.abortSource, timer: ctx.timer, trace: ctx.observer, proxy: req.proxy });
   // No async frame on the usual path (no trace): one `then` from the pool's answer to the response.
   return trace === null
     ? sent.then((result) => responseOf(result, req, ctx))
-    : sent.then((result) => traced(responseOf(result, req, ctx), req, trace));
+    : sent.then((result) => traced(responseOf(result, req, ctx), trace));
 }
 
 /** The hop's response around the pool's answer, with its done state. */
@@ -134,19 +145,10 @@ function responseOf(result: PoolResponse, req: ClientRequest, ctx: SendContext):
   return res;
 }
 
-/** Reports the sent head to the trace; a failing trace callback fails the request, not the pool. */
-async function traced(
-  res: ClientResponse,
-  req: ClientRequest,
-  trace: RequestTrace,
-): Promise<ClientResponse> {
+/** A trace callback that failed (the head's, or the pool's events) fails the request, not the pool. */
+async function traced(res: ClientResponse, trace: RequestTrace): Promise<ClientResponse> {
   try {
     trace.check();
-    await trace.emit("onRequestHeadersSent", {
-      method: req.method,
-      url: req.url,
-      headers: req.headers,
-    });
   } catch (error) {
     await res.release();
     throw error;

@@ -337,6 +337,7 @@ export class Connector {
       contentLength: request.contentLength,
       expect100: request.expect100,
       onChunkSent: request.onChunkSent,
+      onHeadSent: request.onHeadSent,
       signal,
     };
   }

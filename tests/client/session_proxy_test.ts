@@ -11,7 +11,11 @@ import {
   type Server,
   type Socket,
 } from "node:net";
-import { createServer as createHttpServer } from "node:http";
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { resolveHost } from "../../adapters/resolve.ts";
@@ -89,10 +93,7 @@ async function startProxy(
 
 async function startOrigins(): Promise<{ http: number; https: number; seen: string[] }> {
   const seen: string[] = [];
-  const handler = (
-    req: { url?: string; headers: Record<string, unknown> },
-    res: { end(body: string): void; writeHead(status: number, fields: object): void },
-  ) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     seen.push(`${req.url} proxy-auth=${String(req.headers["proxy-authorization"] ?? "")}`);
     // `/redirect?<url>`: a 302 to that URL.
     const to = /\/redirect\?(.*)$/.exec(req.url ?? "")?.[1];

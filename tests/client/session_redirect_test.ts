@@ -243,6 +243,39 @@ describe("ClientSession trace and middlewares", () => {
     assert.equal(received.at(-1), "POST /final".length);
   });
 
+  test("onRequestHeadersSent comes as the head goes out: before the body's chunks, and for a request that fails later", async () => {
+    const events: string[] = [];
+    const trace = new TraceConfig();
+    for (
+      const name of ["onRequestHeadersSent", "onRequestChunkSent", "onRequestException"] as const
+    ) {
+      trace[name].push(() => void events.push(name));
+    }
+    const s = session({ trace: [trace] });
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("ab"));
+        controller.enqueue(new TextEncoder().encode("cd"));
+        controller.close();
+      },
+    });
+    const res = await within(s.post(`${a.url}/final`, { data: body }), 5000, "streamed");
+    assert.equal(await res.text(), "POST /final");
+    assert.deepEqual(events, ["onRequestHeadersSent", "onRequestChunkSent", "onRequestChunkSent"]);
+    // The head went out, then the server never answered in time.
+    events.length = 0;
+    const server = createServer(() => {}); // reads the request, never answers
+    servers.push(server);
+    const port = await new Promise<number>((resolve) => {
+      server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port));
+    });
+    await assert.rejects(
+      within(s.get(`http://127.0.0.1:${port}/`, { timeout: { headers: 100 } }), 5000, "silent"),
+      { code: "SLUICE_ERR_CLIENT_TIMEOUT_HEADERS" },
+    );
+    assert.deepEqual(events, ["onRequestHeadersSent", "onRequestException"]);
+  });
+
   test("middlewares run per hop and may retry", async () => {
     const seen: string[] = [];
     const log: ClientMiddleware = async (req, next) => {

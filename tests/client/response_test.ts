@@ -284,22 +284,7 @@ describe("ClientResponse", () => {
   });
 
   test("an unread response that is garbage-collected closes its connection and warns", async (t) => {
-    const gc = await findGc();
-    if (typeof gc === "string") {
-      t.skip(gc);
-      return;
-    }
-    const proc = (globalThis as { process?: WarningEmitter }).process;
-    if (proc?.on === undefined) {
-      t.skip("no process warning events on this runtime");
-      return;
-    }
-    const warnings: Array<{ message: string; code?: string }> = [];
-    const listener = (warning: { message: string; code?: string }): void => {
-      warnings.push(warning);
-    };
-    proc.on("warning", listener);
-    try {
+    await withGcWarnings(t, async (gc, warnings) => {
       const c = connector();
       let connection: ClientConnection | null = null;
       await (async () => {
@@ -314,27 +299,11 @@ describe("ClientResponse", () => {
       assert.ok(leak !== undefined, "a leak warning");
       assert.match(leak.message, new RegExp(`GET ${await server()}/big`));
       await until(() => connection!.isClosed, 5000, "leaked connection closed");
-    } finally {
-      proc.off?.("warning", listener);
-    }
+    });
   });
+
   test("a cancelled body, collected while its connection drains: no warning, the connection kept", async (t) => {
-    const gc = await findGc();
-    if (typeof gc === "string") {
-      t.skip(gc);
-      return;
-    }
-    const proc = (globalThis as { process?: WarningEmitter }).process;
-    if (proc?.on === undefined) {
-      t.skip("no process warning events on this runtime");
-      return;
-    }
-    const warnings: Array<{ message: string; code?: string }> = [];
-    const listener = (warning: { message: string; code?: string }): void => {
-      warnings.push(warning);
-    };
-    proc.on("warning", listener);
-    try {
+    await withGcWarnings(t, async (gc, warnings) => {
       const c = connector();
       let connection: ClientConnection | null = null;
       await (async () => {
@@ -352,15 +321,34 @@ describe("ClientResponse", () => {
       await until(() => connection!.reusable, 5000, "the rest drained");
       assert.deepEqual(warnings.filter((w) => w.code === LEAK_WARNING_CODE), []);
       assert.equal((await get(c, "/small")).reused, true);
-    } finally {
-      proc.off?.("warning", listener);
-    }
+    });
   });
 });
 
 interface WarningEmitter {
   on?: (event: "warning", listener: (warning: { message: string; code?: string }) => void) => void;
   off?: (event: "warning", listener: (warning: { message: string; code?: string }) => void) => void;
+}
+
+/** Runs `fn` with a full GC and the process warnings it collects; skips `t` without them. */
+async function withGcWarnings(
+  t: { skip(message: string): void },
+  fn: (gc: () => void, warnings: Array<{ message: string; code?: string }>) => Promise<void>,
+): Promise<void> {
+  const gc = await findGc();
+  if (typeof gc === "string") return t.skip(gc);
+  const proc = (globalThis as { process?: WarningEmitter }).process;
+  if (proc?.on === undefined) return t.skip("no process warning events on this runtime");
+  const warnings: Array<{ message: string; code?: string }> = [];
+  const listener = (warning: { message: string; code?: string }): void => {
+    warnings.push(warning);
+  };
+  proc.on("warning", listener);
+  try {
+    await fn(gc, warnings);
+  } finally {
+    proc.off?.("warning", listener);
+  }
 }
 
 /** A full garbage collection, or why none is available. */

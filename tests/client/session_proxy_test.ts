@@ -91,6 +91,24 @@ async function startProxy(
   return { port: await listen(server), log };
 }
 
+/** Runs `fn` with HTTP_PROXY at the proxy on `port` and NO_PROXY=localhost, then restores the env. */
+async function withProxyEnv(port: number, fn: () => Promise<void>): Promise<void> {
+  const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process!
+    .env;
+  const saved = { HTTP_PROXY: env.HTTP_PROXY, NO_PROXY: env.NO_PROXY, no_proxy: env.no_proxy };
+  env.HTTP_PROXY = `http://127.0.0.1:${port}`;
+  env.NO_PROXY = "localhost";
+  delete env.no_proxy;
+  try {
+    await fn();
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete env[name];
+      else env[name] = value;
+    }
+  }
+}
+
 async function startOrigins(): Promise<{ http: number; https: number; seen: string[] }> {
   const seen: string[] = [];
   const handler = (req: IncomingMessage, res: ServerResponse) => {
@@ -166,23 +184,12 @@ describe("ClientSession through a proxy", () => {
   test("trustEnv reads HTTP_PROXY and honours NO_PROXY; proxy: null opts out", async () => {
     const { port, log } = await startProxy(null);
     const origin = await startOrigins();
-    const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process!
-      .env;
-    const saved = { HTTP_PROXY: env.HTTP_PROXY, NO_PROXY: env.NO_PROXY, no_proxy: env.no_proxy };
-    env.HTTP_PROXY = `http://127.0.0.1:${port}`;
-    env.NO_PROXY = "localhost";
-    delete env.no_proxy;
-    try {
+    await withProxyEnv(port, async () => {
       const s = session({ trustEnv: true });
       await (await s.get(`http://127.0.0.1:${origin.http}/via`)).text();
       await (await s.get(`http://localhost:${origin.http}/direct`)).text();
       await (await s.get(`http://127.0.0.1:${origin.http}/optout`, { proxy: null })).text();
-    } finally {
-      for (const [name, value] of Object.entries(saved)) {
-        if (value === undefined) delete env[name];
-        else env[name] = value;
-      }
-    }
+    });
     assert.deepEqual(log.lines, [`GET http://127.0.0.1:${origin.http}/via HTTP/1.1`]);
     assert.deepEqual(origin.seen.map((line) => line.split(" ")[0]), [
       `http://127.0.0.1:${origin.http}/via`,
@@ -194,27 +201,16 @@ describe("ClientSession through a proxy", () => {
   test("trustEnv chooses the proxy for each redirect hop (NO_PROXY both ways)", async () => {
     const { port, log } = await startProxy(null);
     const origin = await startOrigins();
-    const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process!
-      .env;
-    const saved = { HTTP_PROXY: env.HTTP_PROXY, NO_PROXY: env.NO_PROXY, no_proxy: env.no_proxy };
-    env.HTTP_PROXY = `http://127.0.0.1:${port}`;
-    env.NO_PROXY = "localhost";
-    delete env.no_proxy;
     const proxied = `http://127.0.0.1:${origin.http}`;
     const direct = `http://localhost:${origin.http}`;
     const bodies: string[] = [];
-    try {
+    await withProxyEnv(port, async () => {
       const s = session({ trustEnv: true });
       for (const [from, to] of [[proxied, direct], [direct, proxied]]) {
         const res = await s.get(`${from}/redirect?${encodeURIComponent(`${to}/landed`)}`);
         bodies.push(await res.text());
       }
-    } finally {
-      for (const [name, value] of Object.entries(saved)) {
-        if (value === undefined) delete env[name];
-        else env[name] = value;
-      }
-    }
+    });
     assert.deepEqual(bodies, [
       "origin saw /landed",
       `origin saw ${proxied}/landed`, // absolute form: it came through the proxy

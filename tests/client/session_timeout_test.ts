@@ -36,6 +36,13 @@ const base = await new Promise<string>((resolve) => {
   });
 });
 
+/** A lookup that never ends (but for its signal). */
+function hangingResolver(_host: string, { signal }: { signal?: AbortSignal }): Promise<never> {
+  return new Promise((_, reject) => {
+    signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+}
+
 async function failure(promise: Promise<unknown>): Promise<TimeoutError> {
   const error = await within(promise, 5000, "request").then(
     () => assert.fail("no error"),
@@ -130,10 +137,7 @@ describe("ClientSession timeouts", () => {
     // Every attempt failing: the last connect timeout is the error.
     const never = session({
       connector: {
-        resolver: (_host, { signal }) =>
-          new Promise((_, reject) => {
-            signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
-          }),
+        resolver: hangingResolver,
       },
       middlewares: [retry({ attempts: 3, backoff: { initial: 1, jitter: "none" } })],
     });
@@ -147,10 +151,7 @@ describe("ClientSession timeouts", () => {
   test("retry(): total bounds all the attempts together", async () => {
     const s = session({
       connector: {
-        resolver: (_host, { signal }) =>
-          new Promise((_, reject) => {
-            signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
-          }),
+        resolver: hangingResolver,
       },
       middlewares: [retry({ attempts: 10, backoff: { initial: 1, jitter: "none" } })],
     });

@@ -56,7 +56,18 @@ if (index === null) {
 } else {
   const pid = process.pid;
   const reply = () => new Response(String(pid), { headers: { connection: "close" } });
-  let stop: () => Promise<void>;
+  let stop: () => Promise<void> = () => Promise.resolve();
+  // Installed before "ready" is printed: the test may signal as soon as it reads it (Bun
+  // has been seen to die of a SIGTERM that came right after a later registration).
+  process.on("SIGTERM", async () => {
+    if (mode === "stubborn") {
+      line({ ignored: "SIGTERM", worker: index, pid });
+      return;
+    }
+    await stop();
+    line({ stopped: true, worker: index, pid });
+    process.exit(0);
+  });
   if ("Deno" in globalThis) {
     const server = Deno.serve({
       hostname: "127.0.0.1",
@@ -82,13 +93,4 @@ if (index === null) {
         server.closeAllConnections();
       });
   }
-  process.on("SIGTERM", async () => {
-    if (mode === "stubborn") {
-      line({ ignored: "SIGTERM", worker: index, pid });
-      return;
-    }
-    await stop();
-    line({ stopped: true, worker: index, pid });
-    process.exit(0);
-  });
 }

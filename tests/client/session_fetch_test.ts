@@ -69,6 +69,20 @@ const base = await new Promise<string>((resolve) => {
   });
 });
 
+/** A body that gives 10 bytes, then nothing more, ever; `cancelled()` is the cancel reason. */
+function stalledBody(): { body: ReadableStream<Uint8Array>; cancelled: () => unknown } {
+  let cancelled: unknown = null;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new Uint8Array(10));
+    },
+    cancel(reason) {
+      cancelled = reason ?? "cancelled";
+    },
+  });
+  return { body, cancelled: () => cancelled };
+}
+
 describe("session.fetch", () => {
   test("a URL and RequestInit; a real Response", async () => {
     const s = session();
@@ -189,15 +203,7 @@ describe("session.fetch", () => {
 
   test("abort while a Request's body is read ahead: rejects with the reason, cancels the source", async () => {
     const s = session();
-    let cancelled: unknown = null;
-    const body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(new Uint8Array(10)); // then nothing more, ever
-      },
-      cancel(reason) {
-        cancelled = reason ?? "cancelled";
-      },
-    });
+    const { body, cancelled } = stalledBody();
     const controller = new AbortController();
     const reason = new Error("stop reading ahead");
     const req = new Request(
@@ -211,21 +217,13 @@ describe("session.fetch", () => {
     );
     setTimeout(() => controller.abort(reason), 30);
     await assert.rejects(within(s.fetch(req), 5000, "fetch"), (e: unknown) => e === reason);
-    await until(() => cancelled !== null, 2000, "source cancelled");
+    await until(() => cancelled() !== null, 2000, "source cancelled");
     assert.equal(s.connector.stats().inUse, 0);
   });
 
   test("a stalled Request body read ahead counts against the session's total", async () => {
     const s = session({ timeout: { total: 300 } });
-    let cancelled: unknown = null;
-    const body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(new Uint8Array(10)); // then nothing more, ever
-      },
-      cancel(reason) {
-        cancelled = reason ?? "cancelled";
-      },
-    });
+    const { body, cancelled } = stalledBody();
     const req = new Request(
       `${base}/count`,
       { method: "POST", body, duplex: "half" } as RequestInit & { duplex: "half" },
@@ -235,7 +233,7 @@ describe("session.fetch", () => {
       assert.equal((e.cause as { phase?: string }).phase, "total");
       return true;
     });
-    await until(() => cancelled !== null, 2000, "source cancelled");
+    await until(() => cancelled() !== null, 2000, "source cancelled");
   });
 
   test("a stream given as init.body is cancelled when the fetch is aborted before sending it", async () => {
